@@ -1,0 +1,18 @@
+#pragma once
+// Small string helpers shared by every layer. Thread-safety: pure functions.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace platops {
+
+// True when `s` is well-formed UTF-8 (no overlong forms, no surrogates).
+bool IsValidUtf8(std::string_view s);
+std::vector<std::string> Split(std::string_view s, char sep);
+std::string Join(const std::vector<std::string>& parts, std::string_view sep);
+bool StartsWith(std::string_view s, std::string_view prefix);
+// Shortens `s` for error messages: at most `max` bytes, with "..." when cut.
+std::string Abbreviate(std::string_view s, size_t max = 64);
+
+}  // namespace platops

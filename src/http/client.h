@@ -1,0 +1,39 @@
+#pragma once
+// Client: outbound HTTP through libcurl (the CLI, later checks, scrapes and notifications).
+// Thread-safety: one Client per thread, or externally synchronized.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "http/message.h"
+
+namespace platops::http {
+
+struct ClientRequest {
+  Method method = Method::kGet;
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::chrono::milliseconds timeout{30000};
+};
+
+struct ClientResponse {
+  int status = 0;
+  Headers headers;
+  std::string body;
+};
+
+class Client {
+ public:
+  virtual ~Client() = default;
+  // A response with any status is OK; a non-OK Status means no response (connection refused,
+  // timeout, TLS failure) and names the reason.
+  virtual Result<ClientResponse> Send(const ClientRequest& request) = 0;
+};
+
+std::unique_ptr<Client> NewCurlClient();
+
+}  // namespace platops::http
