@@ -18,6 +18,10 @@ struct ClientRequest {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::chrono::milliseconds timeout{30000};
+  // HTTPS: verify the server's certificate and name (default true); `ca_file` (PEM) replaces the
+  // system trust store when set.
+  bool verify_tls = true;
+  std::string ca_file;
 };
 
 struct ClientResponse {

@@ -33,6 +33,8 @@ class Router {
     bool run_inline = false;
     std::vector<Method> allowed;       // for 405's Allow header
   };
+  // `path` as received, percent-encoded and without the query; each segment is decoded before it
+  // is compared, so "%2F" stays inside a parameter.
   Match Find(Method method, std::string_view path) const;
 
   std::vector<RouteInfo> routes() const;
