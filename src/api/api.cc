@@ -1,0 +1,19 @@
+#include "api/api.h"
+
+namespace platops::api {
+
+void RegisterSystemApi(http::Router& router, ApiDeps& deps);
+void RegisterCatalogApi(http::Router& router, ApiDeps& deps);
+void RegisterIdentityApi(http::Router& router, ApiDeps& deps);
+void RegisterEventsApi(http::Router& router, ApiDeps& deps);
+void RegisterApplyApi(http::Router& router, ApiDeps& deps);
+
+void RegisterApi(http::Router& router, ApiDeps& deps) {
+  RegisterSystemApi(router, deps);
+  RegisterCatalogApi(router, deps);
+  RegisterIdentityApi(router, deps);
+  RegisterEventsApi(router, deps);
+  RegisterApplyApi(router, deps);
+}
+
+}  // namespace platops::api

@@ -1,0 +1,39 @@
+#pragma once
+// The `/api/v1/` REST API and the server's own endpoints (/healthz, /readyz, /metrics). Handlers
+// decode and validate requests, call the domain, and encode answers; errors go through
+// http::Response::Error. Entry point: RegisterApi. Thread-safety: handlers are thread-safe.
+
+#include <functional>
+#include <string>
+
+#include "base/clock.h"
+#include "base/metrics_registry.h"
+#include "catalog/catalog.h"
+#include "config/kind_registry.h"
+#include "events/event_log.h"
+#include "http/router.h"
+#include "identity/identity.h"
+#include "store/store.h"
+
+namespace platops::api {
+
+struct ApiDeps {
+  store::Store& store;
+  const events::EventLog& log;
+  identity::IdentityService& identity;
+  catalog::CatalogService& catalog;
+  const config::KindRegistry& kinds;
+  MetricsRegistry& metrics;
+  const Clock& clock;
+  // /readyz answers 200 while this returns true.
+  std::function<bool()> ready;
+  std::string version;
+};
+
+// Registers every route. `deps` must outlive the router.
+void RegisterApi(http::Router& router, ApiDeps& deps);
+
+// The OpenAPI 3.0 document describing every /api/v1/ route registered on `router`.
+std::string OpenApiDocument(const http::Router& router, const std::string& version);
+
+}  // namespace platops::api

@@ -1,0 +1,235 @@
+// The OpenAPI 3.0 description of /api/v1/. Every route registered under /api/v1/ must have an
+// entry in kRoutes; api_test fails when one is missing.
+
+#include <boost/json.hpp>
+
+#include <map>
+
+#include "api/api.h"
+#include "base/json_reader.h"
+
+namespace platops::api {
+
+namespace json = boost::json;
+
+namespace {
+
+struct RouteDoc {
+  const char* method;
+  const char* path;
+  const char* summary;
+  const char* tag;
+  const char* role;
+  const char* request;   // schema name or ""
+  const char* response;  // schema name or "" (204)
+  int status;
+  const char* query;  // comma-separated query parameters
+};
+
+constexpr RouteDoc kRoutes[] = {
+    {"GET", "/api/v1/services", "List services", "catalog", "viewer", "", "ServicePage", 200, "limit,cursor"},
+    {"POST", "/api/v1/services", "Create a service", "catalog", "operator", "ServiceInput", "Service", 201, ""},
+    {"GET", "/api/v1/services/{slug}", "Get a service", "catalog", "viewer", "", "Service", 200, ""},
+    {"PUT", "/api/v1/services/{slug}", "Replace a service (needs version or If-Match)", "catalog", "operator", "ServiceInput", "Service", 200, ""},
+    {"PATCH", "/api/v1/services/{slug}", "Merge-patch a service (RFC 7386; needs version or If-Match)", "catalog", "operator", "ServicePatch", "Service", 200, ""},
+    {"DELETE", "/api/v1/services/{slug}", "Delete a service (409 while depended on, unless force=true)", "catalog", "operator", "", "", 204, "force"},
+    {"GET", "/api/v1/services/{slug}/dependents", "Services that depend on this one: the blast radius", "catalog", "viewer", "", "GraphResult", 200, "transitive"},
+    {"GET", "/api/v1/services/{slug}/dependencies", "Services this one depends on", "catalog", "viewer", "", "GraphResult", 200, "transitive"},
+    {"GET", "/api/v1/teams", "List teams", "catalog", "viewer", "", "TeamPage", 200, "limit,cursor"},
+    {"POST", "/api/v1/teams", "Create a team", "catalog", "operator", "TeamInput", "Team", 201, ""},
+    {"GET", "/api/v1/teams/{slug}", "Get a team", "catalog", "viewer", "", "Team", 200, ""},
+    {"PUT", "/api/v1/teams/{slug}", "Replace a team", "catalog", "operator", "TeamInput", "Team", 200, ""},
+    {"PATCH", "/api/v1/teams/{slug}", "Merge-patch a team", "catalog", "operator", "TeamPatch", "Team", 200, ""},
+    {"DELETE", "/api/v1/teams/{slug}", "Delete a team (409 while it owns services)", "catalog", "operator", "", "", 204, ""},
+    {"GET", "/api/v1/users", "List users", "identity", "viewer", "", "UserPage", 200, "limit,cursor"},
+    {"POST", "/api/v1/users", "Create a user", "identity", "admin", "UserInput", "User", 201, ""},
+    {"GET", "/api/v1/users/{name}", "Get a user", "identity", "viewer", "", "User", 200, ""},
+    {"PUT", "/api/v1/users/{name}", "Replace a user", "identity", "admin", "UserInput", "User", 200, ""},
+    {"PATCH", "/api/v1/users/{name}", "Merge-patch a user", "identity", "admin", "UserPatch", "User", 200, ""},
+    {"DELETE", "/api/v1/users/{name}", "Delete a user and their tokens (409 while in a team)", "identity", "admin", "", "", 204, ""},
+    {"GET", "/api/v1/tokens", "List tokens (admins: all or ?user=; others: their own)", "identity", "viewer", "", "TokenPage", 200, "user"},
+    {"POST", "/api/v1/tokens", "Create a token; the secret is in this response only", "identity", "admin", "TokenInput", "TokenCreated", 201, ""},
+    {"DELETE", "/api/v1/tokens/{id}", "Revoke a token by id (or unique name)", "identity", "admin", "", "", 204, ""},
+    {"GET", "/api/v1/events", "The event log: audit trail and timelines", "events", "viewer", "", "EventPage", 200, "subject_type,subject_id,action,after_seq,cursor,limit"},
+    {"POST", "/api/v1/apply", "Validate and apply configuration documents in one transaction", "config", "operator", "ApplyRequest", "ApplyResult", 200, "dry_run,prune"},
+    {"GET", "/api/v1/export", "The current configuration as documents", "config", "viewer", "", "ExportResult", 200, "format"},
+    {"GET", "/api/v1/openapi.json", "This document", "meta", "viewer", "", "", 200, ""},
+};
+
+constexpr const char* kSchemas = R"json({
+  "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object",
+    "required": ["code", "message"], "properties": {
+      "code": {"type": "string", "enum": ["validation_failed", "unauthenticated", "forbidden",
+        "not_found", "method_not_allowed", "conflict", "payload_too_large", "unprocessable",
+        "rate_limited", "unavailable", "timeout", "internal"]},
+      "message": {"type": "string"}, "field": {"type": "string"},
+      "details": {"type": "array", "items": {"type": "object"}}}}}},
+  "Dependency": {"type": "object", "required": ["service"], "additionalProperties": false,
+    "properties": {"service": {"type": "string"}, "kind": {"type": "string", "enum": ["hard", "soft"], "default": "hard"}}},
+  "ServiceInput": {"type": "object", "required": ["slug", "name", "team"], "additionalProperties": false,
+    "properties": {"slug": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"},
+      "name": {"type": "string", "maxLength": 200}, "description": {"type": "string", "maxLength": 4000},
+      "tier": {"type": "integer", "minimum": 1, "maximum": 4, "default": 3},
+      "team": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string"}},
+      "links": {"type": "object", "additionalProperties": {"type": "string", "format": "uri"}},
+      "depends_on": {"type": "array", "items": {"$ref": "#/components/schemas/Dependency"}},
+      "version": {"type": "integer"}, "created_at": {"type": "string"}, "updated_at": {"type": "string"}}},
+  "ServicePatch": {"type": "object", "description": "RFC 7386 merge patch of ServiceInput; null removes a field"},
+  "Service": {"allOf": [{"$ref": "#/components/schemas/ServiceInput"}, {"type": "object",
+    "required": ["version", "created_at", "updated_at"], "properties": {"version": {"type": "integer"},
+    "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}}}]},
+  "ServicePage": {"type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Service"}}, "next_cursor": {"type": "string", "nullable": true}}},
+  "GraphNode": {"type": "object", "properties": {"slug": {"type": "string"}, "name": {"type": "string"},
+    "tier": {"type": "integer"}, "depth": {"type": "integer"}, "kind": {"type": "string", "enum": ["hard", "soft"]}, "via": {"type": "string"}}},
+  "GraphResult": {"type": "object", "properties": {"service": {"type": "string"}, "transitive": {"type": "boolean"},
+    "items": {"type": "array", "items": {"$ref": "#/components/schemas/GraphNode"}}}},
+  "TeamInput": {"type": "object", "required": ["slug", "name"], "additionalProperties": false,
+    "properties": {"slug": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"}, "name": {"type": "string"},
+      "description": {"type": "string"}, "members": {"type": "array", "items": {"type": "string"}},
+      "version": {"type": "integer"}, "created_at": {"type": "string"}, "updated_at": {"type": "string"}}},
+  "TeamPatch": {"type": "object", "description": "RFC 7386 merge patch of TeamInput"},
+  "Team": {"allOf": [{"$ref": "#/components/schemas/TeamInput"}]},
+  "TeamPage": {"type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Team"}}, "next_cursor": {"type": "string", "nullable": true}}},
+  "UserInput": {"type": "object", "required": ["name", "email"], "additionalProperties": false,
+    "properties": {"name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,62}$"}, "email": {"type": "string"},
+      "time_zone": {"type": "string", "default": "UTC"},
+      "role": {"type": "string", "enum": ["viewer", "responder", "operator", "admin"], "default": "viewer"},
+      "version": {"type": "integer"}, "created_at": {"type": "string"}, "updated_at": {"type": "string"}}},
+  "UserPatch": {"type": "object", "description": "RFC 7386 merge patch of UserInput"},
+  "User": {"allOf": [{"$ref": "#/components/schemas/UserInput"}]},
+  "UserPage": {"type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/User"}}, "next_cursor": {"type": "string", "nullable": true}}},
+  "TokenInput": {"type": "object", "required": ["name"], "additionalProperties": false,
+    "properties": {"name": {"type": "string"}, "user": {"type": "string", "description": "default: the caller"},
+      "role": {"type": "string", "enum": ["viewer", "responder", "operator", "admin"], "description": "default: the user's role"},
+      "expires_in": {"type": "string", "description": "a duration like 30d"}}},
+  "Token": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "user": {"type": "string"},
+    "role": {"type": "string"}, "created_at": {"type": "string"}, "expires_at": {"type": "string", "nullable": true},
+    "last_used_at": {"type": "string", "nullable": true}, "revoked_at": {"type": "string", "nullable": true}}},
+  "TokenCreated": {"allOf": [{"$ref": "#/components/schemas/Token"}, {"type": "object", "properties": {"secret": {"type": "string"}}}]},
+  "TokenPage": {"type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Token"}}, "next_cursor": {"type": "string", "nullable": true}}},
+  "Event": {"type": "object", "properties": {"seq": {"type": "integer"}, "time": {"type": "string", "format": "date-time"},
+    "actor": {"type": "string"}, "action": {"type": "string"},
+    "subject": {"type": "object", "properties": {"type": {"type": "string"}, "id": {"type": "string"}}},
+    "payload": {"type": "object"}, "prev_hash": {"type": "string"}, "hash": {"type": "string"}}},
+  "EventPage": {"type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}, "next_cursor": {"type": "string", "nullable": true}}},
+  "ApplyRequest": {"type": "object", "required": ["documents"], "additionalProperties": false,
+    "properties": {"documents": {"type": "array", "items": {"type": "object", "required": ["kind"]}},
+      "sources": {"type": "array", "items": {"type": "object", "properties": {"file": {"type": "string"}, "index": {"type": "integer"}}}},
+      "dry_run": {"type": "boolean"}, "prune": {"type": "boolean"}}},
+  "ApplyResult": {"type": "object", "properties": {"dry_run": {"type": "boolean"}, "applied": {"type": "boolean"},
+    "summary": {"type": "object", "additionalProperties": {"type": "integer"}},
+    "plan": {"type": "array", "items": {"type": "object", "properties": {"kind": {"type": "string"}, "key": {"type": "string"},
+      "action": {"type": "string", "enum": ["create", "update", "delete", "unchanged"]},
+      "changed_fields": {"type": "array", "items": {"type": "string"}}}}}}},
+  "ExportResult": {"type": "object", "properties": {"documents": {"type": "array", "items": {"type": "object"}}}}
+})json";
+
+json::object ErrorResponse(const char* description) {
+  json::object r;
+  r["description"] = description;
+  r["content"] = json::object{
+      {"application/json",
+       json::object{{"schema", json::object{{"$ref", "#/components/schemas/Error"}}}}}};
+  return r;
+}
+
+std::string Lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+std::string OpenApiDocument(const http::Router& router, const std::string& version) {
+  std::map<std::pair<std::string, std::string>, const RouteDoc*> docs;
+  for (const auto& d : kRoutes) docs[{d.method, d.path}] = &d;
+
+  json::object paths;
+  for (const auto& route : router.routes()) {
+    if (route.path_template.rfind("/api/v1/", 0) != 0) continue;
+    auto it = docs.find({std::string(http::MethodName(route.method)), route.path_template});
+    if (it == docs.end()) continue;  // undocumented: api_test fails on this
+    const RouteDoc& d = *it->second;
+    json::object op;
+    op["summary"] = d.summary;
+    op["tags"] = json::array{d.tag};
+    op["description"] = std::string("Needs role ") + d.role + ".";
+    op["operationId"] = Lower(d.method) + std::string(route.path_template);
+    json::array params;
+    std::string path = route.path_template;
+    for (size_t pos = path.find('{'); pos != std::string::npos; pos = path.find('{', pos + 1)) {
+      size_t end = path.find('}', pos);
+      params.push_back(json::object{{"name", path.substr(pos + 1, end - pos - 1)},
+                                    {"in", "path"},
+                                    {"required", true},
+                                    {"schema", json::object{{"type", "string"}}}});
+    }
+    std::string query = d.query;
+    size_t start = 0;
+    while (start < query.size()) {
+      size_t comma = query.find(',', start);
+      if (comma == std::string::npos) comma = query.size();
+      params.push_back(json::object{{"name", query.substr(start, comma - start)},
+                                    {"in", "query"},
+                                    {"required", false},
+                                    {"schema", json::object{{"type", "string"}}}});
+      start = comma + 1;
+    }
+    if (route.method == http::Method::kPut || route.method == http::Method::kPatch) {
+      params.push_back(json::object{{"name", "If-Match"},
+                                    {"in", "header"},
+                                    {"required", false},
+                                    {"schema", json::object{{"type", "string"}}}});
+    }
+    if (!params.empty()) op["parameters"] = std::move(params);
+    if (*d.request) {
+      json::object content{{"application/json",
+                            json::object{{"schema", json::object{{"$ref", std::string("#/components/schemas/") + d.request}}}}}};
+      if (std::string(d.request) == "ApplyRequest")
+        content["application/yaml"] =
+            json::object{{"schema", json::object{{"type", "string"}, {"description", "a YAML stream of documents"}}}};
+      op["requestBody"] = json::object{{"required", true}, {"content", std::move(content)}};
+    }
+    json::object responses;
+    json::object ok;
+    ok["description"] = d.status == 204 ? "Done" : "Success";
+    if (*d.response)
+      ok["content"] = json::object{
+          {"application/json",
+           json::object{{"schema", json::object{{"$ref", std::string("#/components/schemas/") + d.response}}}}}};
+    else if (d.status == 200)
+      ok["content"] = json::object{{"application/json", json::object{{"schema", json::object{{"type", "object"}}}}}};
+    responses[std::to_string(d.status)] = std::move(ok);
+    responses["400"] = ErrorResponse("Invalid input; error.field names the field");
+    responses["401"] = ErrorResponse("Missing or invalid token");
+    responses["403"] = ErrorResponse("The token's role is too low");
+    if (route.path_template.find('{') != std::string::npos)
+      responses["404"] = ErrorResponse("No such object");
+    if (route.method != http::Method::kGet) {
+      responses["409"] = ErrorResponse("Stale version, already exists, or still referenced");
+      responses["422"] = ErrorResponse("Refers to an object that does not exist");
+    }
+    json::value& entry = paths[route.path_template];
+    if (!entry.is_object()) entry = json::object();
+    entry.as_object()[Lower(std::string(http::MethodName(route.method)))] = std::move(op);
+  }
+
+  json::object doc;
+  doc["openapi"] = "3.0.3";
+  doc["info"] = json::object{{"title", "platops API"},
+                             {"version", version},
+                             {"description",
+                              "The platops REST API. Authenticate with Authorization: Bearer "
+                              "<token>. Errors are {\"error\": {\"code\", \"message\", \"field\"}}."}};
+  doc["servers"] = json::array{json::object{{"url", "/"}}};
+  doc["security"] = json::array{json::object{{"bearer", json::array{}}}};
+  doc["paths"] = std::move(paths);
+  auto schemas = ParseJson(kSchemas);
+  doc["components"] = json::object{
+      {"schemas", schemas.ok() ? *schemas : json::value(json::object{})},
+      {"securitySchemes",
+       json::object{{"bearer", json::object{{"type", "http"}, {"scheme", "bearer"}}}}}};
+  return json::serialize(doc);
+}
+
+}  // namespace platops::api

@@ -1,0 +1,73 @@
+#pragma once
+// ServerConfig: every option of `platops serve`, its default and its limits. Sources, lowest to
+// highest precedence: built-in defaults, the YAML config file, command-line flags, PLATOPS_*
+// environment variables (docs/configuration.md lists the mapping).
+// Thread-safety: a value type.
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "base/status.h"
+
+namespace platops::server {
+
+struct ServerConfig {
+  // Where platops.db lives. Env PLATOPS_DATA_DIR. Default "./data".
+  std::string data_dir = "./data";
+  // HOST:PORT to listen on. Env PLATOPS_LISTEN. Default "127.0.0.1:9470".
+  std::string listen = "127.0.0.1:9470";
+  // Seed the demo catalog from demo_dir through apply. Env PLATOPS_DEMO. Default false.
+  bool demo = false;
+  // Directory of the demo documents. Env PLATOPS_DEMO_DIR. Default "examples/demo".
+  std::string demo_dir = "examples/demo";
+
+  struct Log {
+    std::string format = "text";  // text | json. Env PLATOPS_LOG_FORMAT.
+    std::string level = "info";   // trace | debug | info | warn | error. Env PLATOPS_LOG_LEVEL.
+    bool access_log = true;       // one line per request. Env PLATOPS_LOG_ACCESS.
+  } log;
+
+  struct Http {
+    int io_threads = 0;      // 0: number of cores
+    int worker_threads = 0;  // 0: 2 x cores, at least 4
+    size_t max_body_bytes = 8 * 1024 * 1024;  // 413 above. Env PLATOPS_HTTP_MAX_BODY_BYTES.
+    size_t max_header_bytes = 64 * 1024;      // 431 above
+    std::chrono::milliseconds read_timeout{30000};  // a whole request must arrive in this
+    std::chrono::milliseconds idle_timeout{60000};  // idle keep-alive connections closed after
+    int max_connections = 1024;
+    std::chrono::milliseconds shutdown_grace{10000};  // in-flight requests get this on SIGTERM
+  } http;
+
+  struct Tls {
+    std::string cert_file;  // PEM chain; HTTPS when both are set. Env PLATOPS_TLS_CERT_FILE.
+    std::string key_file;   // PEM key. Env PLATOPS_TLS_KEY_FILE.
+  } tls;
+
+  struct Store {
+    int readers = 4;                                // reader connections, 1..64
+    std::chrono::milliseconds busy_timeout{5000};   // wait for a lock held by another process
+    bool sync_full = true;  // fsync every commit (power-loss safe); false: crash-safe only
+  } store;
+
+  // Token of the first admin on an empty data dir. Env PLATOPS_BOOTSTRAP_TOKEN only (never in a
+  // file). Empty: one is generated and printed once.
+  std::string bootstrap_token;
+};
+
+// Reads the YAML file at `path` over the defaults. Unknown keys are errors naming the key.
+Result<ServerConfig> LoadConfigFile(const std::string& path, ServerConfig base = {});
+// Applies PLATOPS_* variables from `env` (name -> value) over `config`.
+Status ApplyEnvironment(const std::map<std::string, std::string>& env, ServerConfig& config);
+// The process environment as a map.
+std::map<std::string, std::string> ProcessEnvironment();
+// Checks ranges and combinations: listen address, thread counts, limits, TLS files exist.
+Status Validate(const ServerConfig& config);
+// Splits "HOST:PORT" ("[::1]:9470" for IPv6).
+Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen);
+
+// A commented YAML file with every option at its default (`platops config default`).
+std::string DefaultConfigYaml();
+
+}  // namespace platops::server

@@ -1,0 +1,77 @@
+#include "server/core.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "catalog/kinds.h"
+#include "config/yaml_json.h"
+#include "identity/kinds.h"
+#include "store/sqlite_store.h"
+
+namespace platops::server {
+
+namespace fs = std::filesystem;
+
+std::vector<store::Migration> AllMigrations() {
+  std::vector<store::Migration> all;
+  for (auto& m : events::EventLog::Migrations()) all.push_back(m);
+  for (auto& m : identity::IdentityService::Migrations()) all.push_back(m);
+  for (auto& m : catalog::CatalogService::Migrations()) all.push_back(m);
+  return all;
+}
+
+Result<std::unique_ptr<Core>> Core::Open(const std::string& data_dir,
+                                         const ServerConfig::Store& options,
+                                         MetricsRegistry* metrics, const Clock& clock) {
+  std::error_code ec;
+  fs::create_directories(data_dir, ec);
+  if (ec) return Unavailable("cannot create data dir " + data_dir + ": " + ec.message());
+  std::unique_ptr<Core> core(new Core(clock));
+  store::SqliteOptions so;
+  so.path = (fs::path(data_dir) / "platops.db").string();
+  so.readers = options.readers;
+  so.busy_timeout = options.busy_timeout;
+  so.sync_full = options.sync_full;
+  so.metrics = metrics;
+  PLATOPS_ASSIGN_OR_RETURN(core->store_, store::OpenSqliteStore(so));
+  PLATOPS_RETURN_IF_ERROR(core->store_->Migrate(AllMigrations()));
+  core->bus_ = std::make_unique<events::EventBus>(*core->store_, core->log_);
+  core->log_.SetCommitListener([bus = core->bus_.get()] { bus->Notify(); });
+  core->identity_ = std::make_unique<identity::IdentityService>(*core->store_, core->log_, clock);
+  core->catalog_ = std::make_unique<catalog::CatalogService>(*core->store_, core->log_, clock,
+                                                             *core->identity_);
+  identity::RegisterKinds(core->kinds_, *core->identity_);
+  catalog::RegisterKinds(core->kinds_, *core->catalog_);
+  return core;
+}
+
+Core::~Core() {
+  if (bus_) bus_->Stop();
+  if (store_) store_->Close();
+}
+
+Result<config::ApplyResult> Core::ApplyDirectory(const std::string& dir, const std::string& actor) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    auto ext = it->path().extension();
+    if (it->is_regular_file() && (ext == ".yaml" || ext == ".yml")) files.push_back(it->path());
+  }
+  if (ec) return InvalidArgument("cannot read " + dir + ": " + ec.message());
+  std::sort(files.begin(), files.end());
+  std::vector<config::Document> docs;
+  for (const auto& f : files) {
+    std::ifstream in(f);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto parsed = config::YamlToJson(ss.str());
+    if (!parsed.ok()) return InvalidArgument(f.string() + ": " + parsed.status().message());
+    for (size_t i = 0; i < parsed->size(); ++i)
+      docs.push_back({std::move((*parsed)[i]), f.string(), static_cast<int>(i)});
+  }
+  return config::Apply(*store_, kinds_, docs, {}, actor);
+}
+
+}  // namespace platops::server

@@ -1,0 +1,61 @@
+#pragma once
+// Core: the store and the domain services without any HTTP, as `platops serve` runs them and as
+// the offline admin commands (`platops token create --data-dir`, `platops audit verify`) open a
+// data directory directly. Thread-safety: the services inside are thread-safe.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/metrics_registry.h"
+#include "catalog/catalog.h"
+#include "config/kind_registry.h"
+#include "events/event_bus.h"
+#include "events/event_log.h"
+#include "identity/identity.h"
+#include "server/config.h"
+#include "store/store.h"
+
+namespace platops::server {
+
+// Every module's migrations, in layer order.
+std::vector<store::Migration> AllMigrations();
+
+class Core {
+ public:
+  // Opens (creating) DATA_DIR/platops.db, applies migrations, builds the services and registers
+  // their kinds. `metrics` may be null.
+  static Result<std::unique_ptr<Core>> Open(const std::string& data_dir,
+                                            const ServerConfig::Store& options,
+                                            MetricsRegistry* metrics, const Clock& clock);
+  ~Core();
+
+  const Clock& clock() const { return clock_; }
+  store::Store& store() { return *store_; }
+  events::EventLog& log() { return log_; }
+  events::EventBus& bus() { return *bus_; }
+  identity::IdentityService& identity() { return *identity_; }
+  catalog::CatalogService& catalog() { return *catalog_; }
+  config::KindRegistry& kinds() { return kinds_; }
+
+  // Reads every *.yaml / *.yml file under `dir` (sorted by path) and applies them as one apply
+  // with actor `actor`.
+  Result<config::ApplyResult> ApplyDirectory(const std::string& dir, const std::string& actor);
+
+ private:
+  explicit Core(const Clock& clock) : clock_(clock), log_(clock) {}
+
+  const Clock& clock_;
+  std::unique_ptr<store::Store> store_;
+  events::EventLog log_;
+  std::unique_ptr<events::EventBus> bus_;
+  std::unique_ptr<identity::IdentityService> identity_;
+  std::unique_ptr<catalog::CatalogService> catalog_;
+  config::KindRegistry kinds_;
+};
+
+// Runs `platops serve` until SIGTERM or SIGINT; returns the process exit code.
+int Serve(const ServerConfig& config);
+
+}  // namespace platops::server
