@@ -31,7 +31,10 @@ json::value ScalarToJson(const YAML::Node& n) {
     long long v = std::strtoll(s.c_str(), nullptr, 10);
     if (errno == 0) return static_cast<int64_t>(v);
   }
-  if (std::regex_match(s, kFloat)) return std::strtod(s.c_str(), nullptr);
+  if (std::regex_match(s, kFloat)) {
+    double d = std::strtod(s.c_str(), nullptr);
+    if (std::isfinite(d)) return d;  // JSON has no infinities: keep "1e999" as text
+  }
   return json::value(s);
 }
 
