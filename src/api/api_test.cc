@@ -211,7 +211,9 @@ TEST_F(ApiTest, BadInputIsRefusedAndChangesNothing) {
   for (const auto& c : cases) {
     auto r = Call(http::Method::kPost, "/api/v1/services", c.body);
     EXPECT_EQ(r.status, c.status) << c.body.substr(0, 80) << " -> " << r.body;
-    if (!c.field.empty()) EXPECT_EQ(ErrorField(r), c.field) << r.body;
+    if (!c.field.empty()) {
+      EXPECT_EQ(ErrorField(r), c.field) << r.body;
+    }
     EXPECT_EQ(r.headers.Get("Content-Type").value_or(""), "application/json");
   }
   auto big = Call(http::Method::kPost, "/api/v1/services", std::string(9 * 1024 * 1024, ' '));

@@ -30,7 +30,7 @@ struct Team {
   std::string description;
   std::vector<std::string> members;  // user names, sorted, unique
   int64_t version = 0;
-  Timestamp created_at, updated_at;
+  Timestamp created_at{}, updated_at{};
 };
 
 enum class DependencyKind { kHard, kSoft };
@@ -52,7 +52,7 @@ struct Service {
   std::map<std::string, std::string> links;  // name -> http(s) URL
   std::vector<Dependency> depends_on;        // sorted by service
   int64_t version = 0;
-  Timestamp created_at, updated_at;
+  Timestamp created_at{}, updated_at{};
 };
 
 // Field-level checks that need no store: slug, name, tier, tags, links, self-dependency.

@@ -18,7 +18,7 @@ namespace platops::events {
 
 struct Event {
   int64_t seq = 0;
-  Timestamp time;
+  Timestamp time{};
   std::string actor;         // "admin", "token:ci-deploy", "system"
   std::string action;        // "service.created"
   std::string subject_type;  // "service"

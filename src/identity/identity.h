@@ -30,7 +30,7 @@ struct User {
   std::string time_zone = "UTC";  // IANA name
   Role role = Role::kViewer;
   int64_t version = 0;
-  Timestamp created_at, updated_at;
+  Timestamp created_at{}, updated_at{};
 };
 
 struct Token {
@@ -38,7 +38,7 @@ struct Token {
   std::string name;  // a label: "ci-deploy"
   std::string user;
   Role role = Role::kViewer;  // never above the user's role
-  Timestamp created_at;
+  Timestamp created_at{};
   std::optional<Timestamp> expires_at, last_used_at, revoked_at;
 };
 
