@@ -129,6 +129,21 @@ Status JsonReader::Finish() {
   return status_;
 }
 
+json::object JsonChanges(const json::object& before, const json::object& after) {
+  json::object out;
+  for (const auto& kv : after) {
+    if (kv.key() == "version" || kv.key() == "updated_at" || kv.key() == "created_at") continue;
+    auto it = before.find(kv.key());
+    if (it == before.end() || it->value() != kv.value()) {
+      json::object change;
+      change["from"] = it == before.end() ? json::value(nullptr) : it->value();
+      change["to"] = kv.value();
+      out[kv.key()] = std::move(change);
+    }
+  }
+  return out;
+}
+
 std::string JsonToString(const json::value& v) { return json::serialize(v); }
 
 Result<json::value> ParseJson(std::string_view text) {

@@ -3,6 +3,7 @@
 // error says exactly where the input was wrong ("depends_on[1].kind: must be hard or soft"), and
 // Finish() rejects fields nobody asked for. Thread-safety: not shared; one per decode.
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 #include <cstdint>
@@ -71,6 +72,11 @@ void JsonReader::ObjectList(const char* name, F each) {
     if (!st.ok() && status_.ok()) status_ = st;
   }
 }
+
+// {"field": {"from": x, "to": y}} for every field of `after` that differs from `before` (a field
+// missing from `before` reads as null), skipping `version`, `created_at` and `updated_at`. The
+// payload of every `*.updated` event.
+boost::json::object JsonChanges(const boost::json::object& before, const boost::json::object& after);
 
 // Serialises with keys in insertion order; the event log and the API both use it.
 std::string JsonToString(const boost::json::value& v);

@@ -3,6 +3,7 @@
 // Thread-safety: value types; safe to copy between threads.
 
 #include <cassert>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -59,6 +60,13 @@ inline Status InvalidArgument(std::string message, std::string field = {}) {
 inline Status NotFound(std::string message) { return {StatusCode::kNotFound, std::move(message)}; }
 inline Status Conflict(std::string message, std::string field = {}) {
   return {StatusCode::kConflict, std::move(message), std::move(field)};
+}
+// The 409 of an update whose expected version is not the current one.
+inline Status StaleVersion(int64_t expected, int64_t current) {
+  return {StatusCode::kConflict,
+          "version " + std::to_string(expected) + " is stale; current is " +
+              std::to_string(current) + " (re-read and retry)",
+          "version"};
 }
 inline Status Unprocessable(std::string message, std::string field = {}) {
   return {StatusCode::kUnprocessable, std::move(message), std::move(field)};

@@ -100,6 +100,11 @@ Result<Timestamp> ParseRfc3339(std::string_view s) {
   return Timestamp(std::chrono::duration_cast<std::chrono::milliseconds>(tp.time_since_epoch()));
 }
 
+Timestamp ParseStoredTimestamp(std::string_view s) {
+  auto t = ParseRfc3339(s);
+  return t.ok() ? *t : Timestamp{};
+}
+
 Result<std::chrono::milliseconds> ParseDuration(std::string_view s) {
   auto bad = [&](std::string why) {
     return InvalidArgument("must be a duration like 30s, 5m or 1h30m (" + why + "), got \"" +

@@ -66,32 +66,6 @@ bool IsHttpUrl(std::string_view s) {
   });
 }
 
-Timestamp ParseStoredTime(const std::string& s) {
-  auto t = ParseRfc3339(s);
-  return t.ok() ? *t : Timestamp{};
-}
-
-json::object Changes(const json::object& before, const json::object& after) {
-  json::object out;
-  for (const auto& kv : after) {
-    if (kv.key() == "version" || kv.key() == "updated_at" || kv.key() == "created_at") continue;
-    auto it = before.find(kv.key());
-    if (it == before.end() || it->value() != kv.value()) {
-      json::object change;
-      change["from"] = it == before.end() ? json::value(nullptr) : it->value();
-      change["to"] = kv.value();
-      out[kv.key()] = std::move(change);
-    }
-  }
-  return out;
-}
-
-Status StaleVersion(int64_t expected, int64_t current) {
-  return Conflict("version " + std::to_string(expected) + " is stale; current is " +
-                      std::to_string(current) + " (re-read and retry)",
-                  "version");
-}
-
 constexpr const char* kTeamColumns = "slug, name, description, version, created_at, updated_at";
 constexpr const char* kServiceColumns =
     "slug, name, description, tier, team_slug, version, created_at, updated_at";
@@ -102,8 +76,8 @@ Team TeamFromRow(const store::Row& r) {
   t.name = r.Text(1);
   t.description = r.Text(2);
   t.version = r.Int(3);
-  t.created_at = ParseStoredTime(r.Text(4));
-  t.updated_at = ParseStoredTime(r.Text(5));
+  t.created_at = ParseStoredTimestamp(r.Text(4));
+  t.updated_at = ParseStoredTimestamp(r.Text(5));
   return t;
 }
 
@@ -115,8 +89,8 @@ Service ServiceFromRow(const store::Row& r) {
   s.tier = static_cast<int>(r.Int(3));
   s.team = r.Text(4);
   s.version = r.Int(5);
-  s.created_at = ParseStoredTime(r.Text(6));
-  s.updated_at = ParseStoredTime(r.Text(7));
+  s.created_at = ParseStoredTimestamp(r.Text(6));
+  s.updated_at = ParseStoredTimestamp(r.Text(7));
   return s;
 }
 
@@ -346,7 +320,7 @@ Result<Team> CatalogService::PutTeam(store::Tx& tx, const std::string& actor, Te
     team.version = existing->version;
     team.created_at = existing->created_at;
     team.updated_at = existing->updated_at;
-    auto changes = Changes(TeamToJson(*existing), TeamToJson(team));
+    auto changes = JsonChanges(TeamToJson(*existing), TeamToJson(team));
     if (changes.empty()) return *existing;
     team.version = existing->version + 1;
     team.updated_at = now;
@@ -514,7 +488,7 @@ Result<Service> CatalogService::PutService(store::Tx& tx, const std::string& act
     service.version = existing->version;
     service.created_at = existing->created_at;
     service.updated_at = existing->updated_at;
-    auto changes = Changes(ServiceToJson(*existing), ServiceToJson(service));
+    auto changes = JsonChanges(ServiceToJson(*existing), ServiceToJson(service));
     if (changes.empty()) return *existing;
     service.version = existing->version + 1;
     service.updated_at = now;

@@ -38,8 +38,7 @@ void Field(std::string& out, std::string_view v) {
 Event FromRow(const store::Row& r) {
   Event e;
   e.seq = r.Int(0);
-  auto t = ParseRfc3339(r.Text(1));
-  e.time = t.ok() ? *t : Timestamp{};
+  e.time = ParseStoredTimestamp(r.Text(1));
   e.actor = r.Text(2);
   e.action = r.Text(3);
   e.subject_type = r.Text(4);

@@ -53,14 +53,9 @@ constexpr const char* kUserColumns = "name, email, time_zone, role, version, cre
 constexpr const char* kTokenColumns =
     "id, name, user_name, role, created_at, expires_at, last_used_at, revoked_at";
 
-Timestamp ParseStoredTime(const std::string& s) {
-  auto t = ParseRfc3339(s);
-  return t.ok() ? *t : Timestamp{};
-}
-
 std::optional<Timestamp> OptTime(const store::Row& r, size_t i) {
   if (r.IsNull(i)) return std::nullopt;
-  return ParseStoredTime(r.Text(i));
+  return ParseStoredTimestamp(r.Text(i));
 }
 
 store::Value OptTimeValue(const std::optional<Timestamp>& t) {
@@ -76,8 +71,8 @@ User UserFromRow(const store::Row& r) {
   auto role = ParseRole(r.Text(3));
   u.role = role.ok() ? *role : Role::kViewer;
   u.version = r.Int(4);
-  u.created_at = ParseStoredTime(r.Text(5));
-  u.updated_at = ParseStoredTime(r.Text(6));
+  u.created_at = ParseStoredTimestamp(r.Text(5));
+  u.updated_at = ParseStoredTimestamp(r.Text(6));
   return u;
 }
 
@@ -88,27 +83,11 @@ Token TokenFromRow(const store::Row& r) {
   t.user = r.Text(2);
   auto role = ParseRole(r.Text(3));
   t.role = role.ok() ? *role : Role::kViewer;
-  t.created_at = ParseStoredTime(r.Text(4));
+  t.created_at = ParseStoredTimestamp(r.Text(4));
   t.expires_at = OptTime(r, 5);
   t.last_used_at = OptTime(r, 6);
   t.revoked_at = OptTime(r, 7);
   return t;
-}
-
-// {"field": {"from": x, "to": y}} for every field that differs.
-json::object Changes(const json::object& before, const json::object& after) {
-  json::object out;
-  for (const auto& kv : after) {
-    if (kv.key() == "version" || kv.key() == "updated_at" || kv.key() == "created_at") continue;
-    auto it = before.find(kv.key());
-    if (it == before.end() || it->value() != kv.value()) {
-      json::object change;
-      change["from"] = it == before.end() ? json::value(nullptr) : it->value();
-      change["to"] = kv.value();
-      out[kv.key()] = std::move(change);
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -193,13 +172,11 @@ Result<User> IdentityService::PutUser(store::Tx& tx, const std::string& actor, U
   } else {
     if (!existing) return NotFound("user \"" + user.name + "\" not found");
     if (expected_version && *expected_version != existing->version)
-      return Conflict("version " + std::to_string(*expected_version) + " is stale; current is " +
-                          std::to_string(existing->version),
-                      "version");
+      return StaleVersion(*expected_version, existing->version);
     user.created_at = existing->created_at;
     user.version = existing->version;
     user.updated_at = existing->updated_at;
-    auto changes = Changes(UserToJson(*existing), UserToJson(user));
+    auto changes = JsonChanges(UserToJson(*existing), UserToJson(user));
     if (changes.empty()) return *existing;  // nothing to do: no write, no event
     user.version = existing->version + 1;
     user.updated_at = now;
