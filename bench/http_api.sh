@@ -41,7 +41,7 @@ curl -sf -X POST -H "Authorization: Bearer $token" -H 'Content-Type: application
 
 cat >"$tmp/post.lua" <<'LUA'
 local counter = 0
-local id = 0
+
 local threads = {}
 function setup(thread)
   thread:set("id", #threads)

@@ -22,7 +22,7 @@ struct BenchStore {
     store::SqliteOptions o;
     o.path = (dir / "platops.db").string();
     o.sync_full = sync_full;
-    store = std::move(*store::OpenSqliteStore(o));
+    store = store::OpenSqliteStore(o).value();
     (void)store->Migrate({{"bench", 1, "CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT NOT NULL)"}});
   }
   ~BenchStore() {
@@ -74,7 +74,7 @@ void BM_CatalogGetService(benchmark::State& state) {
   fs::path dir = fs::temp_directory_path() / ("platops-bench-" + RandomHex(6));
   SystemClock clock;
   {
-    auto core = std::move(*server::Core::Open(dir.string(), {}, nullptr, clock));
+    auto core = server::Core::Open(dir.string(), {}, nullptr, clock).value();
     const char* src = std::getenv("PLATOPS_SOURCE_DIR");
     (void)core->ApplyDirectory(std::string(src ? src : ".") + "/examples/demo", "bench");
     for (auto _ : state) benchmark::DoNotOptimize(core->catalog().GetService("payments-api"));

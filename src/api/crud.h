@@ -33,7 +33,10 @@ struct CrudOps {
 template <typename T>
 http::Response ObjectReply(const CrudOps<T>& ops, const T& obj, int status) {
   http::Response r = JsonReply(ops.encode(obj), status);
-  r.headers.Set("ETag", "\"" + std::to_string(obj.version) + "\"");
+  std::string etag = "\"";
+  etag += std::to_string(obj.version);
+  etag += '"';
+  r.headers.Set("ETag", std::move(etag));
   return r;
 }
 

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "base/clock.h"
@@ -114,7 +115,14 @@ class CatalogService {
   store::Store& store_;
   const events::EventLog& log_;
   const Clock& clock_;
+  // Bumped after every committed service write; the graph and the service cache follow it.
   std::atomic<uint64_t> generation_{1};
+  // Services read by GetService, valid for one generation: the catalog is read on every request
+  // of every module and changes rarely. Single-node only: with several nodes on one PostgreSQL
+  // the generation must come from the store.
+  mutable std::mutex cache_mu_;
+  mutable uint64_t cache_generation_ = 0;                          // GUARDED_BY(cache_mu_)
+  mutable std::unordered_map<std::string, Service> service_cache_;  // GUARDED_BY(cache_mu_)
   mutable std::mutex graph_mu_;
   mutable std::shared_ptr<const Graph> graph_;  // GUARDED_BY(graph_mu_)
   mutable uint64_t graph_generation_ = 0;       // GUARDED_BY(graph_mu_)

@@ -195,6 +195,37 @@ TEST_F(CatalogTest, DependentsFollowWrites) {
   EXPECT_EQ(catalog_.Dependents("nope", true).status().code(), StatusCode::kNotFound);
 }
 
+TEST_F(CatalogTest, CachedReadsFollowWrites) {
+  ASSERT_TRUE(catalog_.CreateService("a", Svc("api")).ok());
+  EXPECT_EQ(catalog_.GetService("api")->tier, 2);  // now cached
+  EXPECT_EQ(catalog_.GetService("api")->tier, 2);
+  Service s = Svc("api");
+  s.tier = 1;
+  ASSERT_TRUE(catalog_.UpdateService("a", s, 1).ok());
+  EXPECT_EQ(catalog_.GetService("api")->tier, 1);
+  EXPECT_EQ(catalog_.GetService("api")->version, 2);
+  // Writes through apply's transaction-level path invalidate too.
+  ASSERT_TRUE(db_.store().Write([&](store::Tx& tx) -> Status {
+                Service t = Svc("api");
+                t.tier = 4;
+                return catalog_.PutService(tx, "a", t, std::nullopt, false, RefCheck::kNow).status();
+              }).ok());
+  EXPECT_EQ(catalog_.GetService("api")->tier, 4);
+  ASSERT_TRUE(catalog_.DeleteService("a", "api", false).ok());
+  EXPECT_EQ(catalog_.GetService("api").status().code(), StatusCode::kNotFound);
+  // A write that fails leaves the cache as it was.
+  ASSERT_TRUE(catalog_.CreateService("a", Svc("db")).ok());
+  EXPECT_EQ(catalog_.GetService("db")->tier, 2);
+  EXPECT_FALSE(db_.store().Write([&](store::Tx& tx) -> Status {
+                 Service t = Svc("db");
+                 t.tier = 1;
+                 PLATOPS_RETURN_IF_ERROR(
+                     catalog_.PutService(tx, "a", t, std::nullopt, false, RefCheck::kNow).status());
+                 return Internal("rolled back");
+               }).ok());
+  EXPECT_EQ(catalog_.GetService("db")->tier, 2);
+}
+
 TEST_F(CatalogTest, ListPaginates) {
   for (const char* slug : {"a1", "a2", "a3", "a4", "a5"})
     ASSERT_TRUE(catalog_.CreateService("a", Svc(slug)).ok());

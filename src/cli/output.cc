@@ -44,7 +44,9 @@ void WritePretty(const json::value& v, int indent, std::string& out) {
       out += ": ";
       WritePretty(kv.value(), indent + 2, out);
     }
-    out += "\n" + std::string(static_cast<size_t>(indent), ' ') + "}";
+    out += '\n';
+    out.append(static_cast<size_t>(indent), ' ');
+    out += '}';
   } else if (v.is_array()) {
     const auto& arr = v.get_array();
     if (arr.empty()) {
@@ -57,7 +59,9 @@ void WritePretty(const json::value& v, int indent, std::string& out) {
       out += pad;
       WritePretty(arr[i], indent + 2, out);
     }
-    out += "\n" + std::string(static_cast<size_t>(indent), ' ') + "]";
+    out += '\n';
+    out.append(static_cast<size_t>(indent), ' ');
+    out += ']';
   } else {
     out += json::serialize(v);
   }
