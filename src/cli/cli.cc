@@ -11,6 +11,7 @@
 
 #include "cli/command.h"
 #include "server/config.h"
+#include "server/core.h"
 
 namespace platops::cli {
 
@@ -72,6 +73,10 @@ Result<std::string> ReadFile(const std::string& path) {
 }
 
 int Run(const std::vector<std::string>& args, CliIo& io) {
+  if (args.size() == 1 && (args[0] == "--version" || args[0] == "version")) {
+    io.out << "platops " << server::Version() << '\n';
+    return kExitOk;
+  }
   CommandContext ctx(io);
   CLI::App app("platops: one server for monitoring, incidents, changes and procedures.", "platops");
   app.fallthrough();

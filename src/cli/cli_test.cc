@@ -127,6 +127,13 @@ TEST_F(CliTest, HelpExitsZero) {
   EXPECT_NE(out().find("--limit"), std::string::npos) << out();
 }
 
+TEST_F(CliTest, VersionPrintsTheBuildVersion) {
+  EXPECT_EQ(RunCli({"--version"}), kExitOk);
+  EXPECT_EQ(out(), std::string("platops ") + server::Version() + "\n");
+  EXPECT_EQ(RunCli({"version"}), kExitOk);
+  EXPECT_TRUE(server_.requests.empty());
+}
+
 TEST_F(CliTest, ApiErrorExitsOneWithCodeFieldAndMessage) {
   server_.On("GET http://127.0.0.1:9470/api/v1/services/nope", 404,
              R"({"error":{"code":"not_found","message":"no service \"nope\""}})");

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
+#include <sstream>
 
 #include "testing/temp_store.h"
 
@@ -30,6 +32,15 @@ TEST(ConfigTest, DefaultsAreDocumented) {
   EXPECT_EQ(loaded->http.read_timeout, c.http.read_timeout);
   EXPECT_EQ(loaded->store.sync_full, c.store.sync_full);
   EXPECT_TRUE(Validate(*loaded).ok());
+}
+
+TEST(ConfigTest, ShippedExampleIsTheDefaultFile) {
+  const char* src = std::getenv("PLATOPS_SOURCE_DIR");
+  std::ifstream in(std::string(src ? src : ".") + "/examples/platops.yaml");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_EQ(ss.str(), DefaultConfigYaml())
+      << "regenerate with: platops config default > examples/platops.yaml";
 }
 
 TEST(ConfigTest, FileThenEnvironment) {

@@ -55,6 +55,9 @@ class Core {
   config::KindRegistry kinds_;
 };
 
+// The build's version ("0.1.0").
+const char* Version();
+
 // Runs `platops serve` until SIGTERM or SIGINT; returns the process exit code.
 int Serve(const ServerConfig& config);
 

@@ -32,6 +32,8 @@ sigset_t BlockShutdownSignals() {
 
 }  // namespace
 
+const char* Version() { return PLATOPS_VERSION; }
+
 int Serve(const ServerConfig& config) {
   const sigset_t signals = BlockShutdownSignals();
   SystemClock clock;
