@@ -36,8 +36,8 @@ void BM_DependentsTransitive(benchmark::State& state) {
     reached += out.size();
     benchmark::DoNotOptimize(out);
   }
-  state.counters["reached"] = benchmark::Counter(static_cast<double>(reached),
-                                                 benchmark::Counter::kAvgIterations);
+  state.counters["reached"] =
+      benchmark::Counter(static_cast<double>(reached), benchmark::Counter::kAvgIterations);
 }
 BENCHMARK(BM_DependentsTransitive)->Unit(benchmark::kMillisecond);
 

@@ -40,7 +40,8 @@ void BM_StoreWrite(benchmark::State& state) {
   for (auto _ : state) {
     int64_t k = next.fetch_add(1);
     Status st = shared->store->Write([&](store::Tx& tx) -> Status {
-      return tx.Exec("INSERT INTO kv (k, v) VALUES ($1, $2)", {std::to_string(k), "value"}).status();
+      return tx.Exec("INSERT INTO kv (k, v) VALUES ($1, $2)", {std::to_string(k), "value"})
+          .status();
     });
     if (!st.ok()) state.SkipWithError(st.ToString().c_str());
   }
@@ -50,7 +51,13 @@ void BM_StoreWrite(benchmark::State& state) {
     shared = nullptr;
   }
 }
-BENCHMARK(BM_StoreWrite)->Arg(1)->Arg(0)->ArgName("sync_full")->Threads(1)->Threads(8)->UseRealTime();
+BENCHMARK(BM_StoreWrite)
+    ->Arg(1)
+    ->Arg(0)
+    ->ArgName("sync_full")
+    ->Threads(1)
+    ->Threads(8)
+    ->UseRealTime();
 
 void BM_StoreRead(benchmark::State& state) {
   BenchStore s(false);

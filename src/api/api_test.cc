@@ -90,8 +90,8 @@ class ApiTest : public ::testing::Test {
     Call(http::Method::kPost, "/api/v1/users",
          R"({"name":")" + user + R"(","email":")" + user + R"(@example.com","role":")" + role +
              R"("})");
-    auto r = Call(http::Method::kPost, "/api/v1/tokens",
-                  R"({"name":"t","user":")" + user + R"("})");
+    auto r =
+        Call(http::Method::kPost, "/api/v1/tokens", R"({"name":"t","user":")" + user + R"("})");
     EXPECT_EQ(r.status, 201) << r.body;
     return std::string(Json(r).at("secret").get_string());
   }
@@ -124,13 +124,14 @@ TEST_F(ApiTest, AuthenticationAndRoles) {
                      R"({"slug":"x","name":"X","team":"core"})", viewer);
   EXPECT_EQ(denied.status, 403);
   EXPECT_EQ(ErrorCode(denied), "forbidden");
-  EXPECT_EQ(Call(http::Method::kPost, "/api/v1/services", R"({"slug":"x","name":"X","team":"core"})",
-                 op)
-                .status,
-            201);
+  EXPECT_EQ(
+      Call(http::Method::kPost, "/api/v1/services", R"({"slug":"x","name":"X","team":"core"})", op)
+          .status,
+      201);
   // Identity writes need admin.
-  EXPECT_EQ(Call(http::Method::kPost, "/api/v1/users", R"({"name":"z","email":"z@x.io"})", op).status,
-            403);
+  EXPECT_EQ(
+      Call(http::Method::kPost, "/api/v1/users", R"({"name":"z","email":"z@x.io"})", op).status,
+      403);
   // Revoked tokens stop working.
   auto tokens = Json(Call(http::Method::kGet, "/api/v1/tokens?user=u-operator"));
   std::string id(tokens.at("items").at(0).at("id").get_string());
@@ -175,8 +176,8 @@ TEST_F(ApiTest, ServiceLifecycle) {
   EXPECT_EQ(gone.status, 404);
   EXPECT_EQ(ErrorCode(gone), "not_found");
 
-  auto events = Json(Call(http::Method::kGet,
-                          "/api/v1/events?subject_type=service&subject_id=payments-api"));
+  auto events =
+      Json(Call(http::Method::kGet, "/api/v1/events?subject_type=service&subject_id=payments-api"));
   std::vector<std::string> actions;
   for (const auto& e : events.at("items").as_array())
     actions.emplace_back(e.at("action").as_string());
@@ -186,9 +187,10 @@ TEST_F(ApiTest, ServiceLifecycle) {
 }
 
 TEST_F(ApiTest, BadInputIsRefusedAndChangesNothing) {
-  ASSERT_EQ(Call(http::Method::kPost, "/api/v1/services", R"({"slug":"api","name":"API","team":"core"})")
-                .status,
-            201);
+  ASSERT_EQ(
+      Call(http::Method::kPost, "/api/v1/services", R"({"slug":"api","name":"API","team":"core"})")
+          .status,
+      201);
   const std::string before = ExportJson();
   struct Case {
     std::string body;
@@ -196,11 +198,11 @@ TEST_F(ApiTest, BadInputIsRefusedAndChangesNothing) {
     std::string field;
   };
   std::vector<Case> cases = {
-      {R"({"slug":"x","name":)", 400, ""},                                    // malformed JSON
-      {R"({"slug":"x","name":"X","team":"core","tier":"one"})", 400, "tier"},  // wrong type
-      {R"({"slug":"x","name":"X","team":"core","owner":"me"})", 400, "owner"}, // unknown field
-      {R"({"name":"X","team":"core"})", 400, "slug"},                          // missing required
-      {"{\"slug\":\"x\",\"name\":\"\xC3\x28\",\"team\":\"core\"}", 400, ""},   // invalid UTF-8
+      {R"({"slug":"x","name":)", 400, ""},                                      // malformed JSON
+      {R"({"slug":"x","name":"X","team":"core","tier":"one"})", 400, "tier"},   // wrong type
+      {R"({"slug":"x","name":"X","team":"core","owner":"me"})", 400, "owner"},  // unknown field
+      {R"({"name":"X","team":"core"})", 400, "slug"},                           // missing required
+      {"{\"slug\":\"x\",\"name\":\"\xC3\x28\",\"team\":\"core\"}", 400, ""},    // invalid UTF-8
       {R"({"slug":")" + std::string(100000, 'a') + R"(","name":"X","team":"core"})", 400, "slug"},
       {R"({"slug":"x","name":"X","team":"ghost"})", 422, "team"},
       {R"({"slug":"x","name":"X","team":"core","depends_on":[{"service":"ghost"}]})", 422,
@@ -242,9 +244,10 @@ TEST_F(ApiTest, HostileStringsAreStoredVerbatim) {
 }
 
 TEST_F(ApiTest, ConcurrentUpdatesWithOneVersionExactlyOneWins) {
-  ASSERT_EQ(Call(http::Method::kPost, "/api/v1/services", R"({"slug":"api","name":"API","team":"core"})")
-                .status,
-            201);
+  ASSERT_EQ(
+      Call(http::Method::kPost, "/api/v1/services", R"({"slug":"api","name":"API","team":"core"})")
+          .status,
+      201);
   std::atomic<int> ok = 0, conflict = 0;
   std::vector<std::thread> threads;
   for (int i = 0; i < 6; ++i) {
@@ -268,10 +271,11 @@ TEST_F(ApiTest, ConcurrentUpdatesWithOneVersionExactlyOneWins) {
 }
 
 TEST_F(ApiTest, DependencyGraphAndDeletes) {
-  for (const char* body :
-       {R"({"slug":"db","name":"DB","team":"core","tier":1})",
-        R"({"slug":"api","name":"API","team":"core","depends_on":[{"service":"db"}]})",
-        R"({"slug":"web","name":"Web","team":"core","depends_on":[{"service":"api","kind":"soft"}]})"}) {
+  for (
+      const char* body :
+      {R"({"slug":"db","name":"DB","team":"core","tier":1})",
+       R"({"slug":"api","name":"API","team":"core","depends_on":[{"service":"db"}]})",
+       R"({"slug":"web","name":"Web","team":"core","depends_on":[{"service":"api","kind":"soft"}]})"}) {
     ASSERT_EQ(Call(http::Method::kPost, "/api/v1/services", body).status, 201) << body;
   }
   auto direct = Json(Call(http::Method::kGet, "/api/v1/services/db/dependents"));
@@ -287,8 +291,9 @@ TEST_F(ApiTest, DependencyGraphAndDeletes) {
   EXPECT_EQ(Call(http::Method::kDelete, "/api/v1/services/db").status, 409);
   EXPECT_EQ(Call(http::Method::kDelete, "/api/v1/teams/core").status, 409);
   EXPECT_EQ(Call(http::Method::kDelete, "/api/v1/services/db?force=true").status, 204);
-  EXPECT_EQ(Json(Call(http::Method::kGet, "/api/v1/services/api")).at("depends_on").as_array().size(),
-            0u);
+  EXPECT_EQ(
+      Json(Call(http::Method::kGet, "/api/v1/services/api")).at("depends_on").as_array().size(),
+      0u);
 }
 
 TEST_F(ApiTest, ListsPage) {
@@ -328,10 +333,12 @@ tier: 1
   auto first = Json(apply(""));
   EXPECT_EQ(first.at("applied").as_bool(), true);
   EXPECT_EQ(Call(http::Method::kGet, "/api/v1/services/api").status, 200);
-  auto seq_before = Json(Call(http::Method::kGet, "/api/v1/events?limit=1000")).at("items").as_array().size();
+  auto seq_before =
+      Json(Call(http::Method::kGet, "/api/v1/events?limit=1000")).at("items").as_array().size();
   auto second = Json(apply(""));
   EXPECT_EQ(second.at("summary").at("unchanged").as_int64(), 2);
-  auto seq_after = Json(Call(http::Method::kGet, "/api/v1/events?limit=1000")).at("items").as_array().size();
+  auto seq_after =
+      Json(Call(http::Method::kGet, "/api/v1/events?limit=1000")).at("items").as_array().size();
   EXPECT_EQ(seq_after, seq_before);
 }
 
@@ -339,7 +346,8 @@ TEST_F(ApiTest, ApplyReportsEveryErrorAtOnce) {
   json::object req;
   req["documents"] = json::array{
       json::object{{"kind", "Service"}, {"slug", "ok"}, {"name", "OK"}, {"team", "core"}},
-      json::object{{"kind", "Service"}, {"slug", "bad"}, {"name", "Bad"}, {"team", "core"}, {"tier", 9}},
+      json::object{
+          {"kind", "Service"}, {"slug", "bad"}, {"name", "Bad"}, {"team", "core"}, {"tier", 9}},
       json::object{{"kind", "Gadget"}, {"slug", "g"}},
       json::object{{"kind", "Service"}, {"slug", "orphan"}, {"name", "O"}, {"team", "nobody"}}};
   req["sources"] = json::array{json::object{{"file", "a.yaml"}, {"index", 0}},
@@ -392,11 +400,11 @@ TEST_F(ApiTest, SelfObservability) {
   ASSERT_EQ(m.status, 200);
   EXPECT_NE(m.headers.Get("Content-Type").value_or("").find("version=0.0.4"), std::string::npos);
   for (const char* needle :
-       {"platops_http_requests_total{route=\"/api/v1/services/{slug}\",method=\"GET\",code=\"404\"} 1",
+       {"platops_http_requests_total{route=\"/api/v1/services/"
+        "{slug}\",method=\"GET\",code=\"404\"} 1",
         "platops_http_request_duration_seconds_bucket{route=\"/api/v1/services/{slug}\"",
-        "platops_store_transaction_seconds_bucket{kind=\"write\"",
-        "process_resident_memory_bytes ", "process_open_fds ", "process_cpu_seconds_total ",
-        "process_start_time_seconds "}) {
+        "platops_store_transaction_seconds_bucket{kind=\"write\"", "process_resident_memory_bytes ",
+        "process_open_fds ", "process_cpu_seconds_total ", "process_start_time_seconds "}) {
     EXPECT_NE(m.body.find(needle), std::string::npos) << needle;
   }
 }

@@ -74,63 +74,62 @@ json::object ErrorJson(const config::DocumentError& e) {
 }  // namespace
 
 void RegisterApplyApi(http::Router& router, ApiDeps& deps) {
-  router.Add(
-      http::Method::kPost, "/api/v1/apply",
-      Protect(deps, identity::Role::kOperator,
-              [&deps](http::Request& req, const identity::Principal& p) {
-                auto decoded = DecodeApply(req);
-                if (!decoded.ok()) return http::Response::Error(decoded.status());
-                for (const auto& d : decoded->docs) {
-                  if (!d.body.is_object()) continue;
-                  auto k = d.body.get_object().find("kind");
-                  if (k == d.body.get_object().end() || !k->value().is_string()) continue;
-                  const auto* h = deps.kinds.Find(std::string(k->value().get_string()));
-                  if (h && static_cast<int>(p.role) < h->write_role)
-                    return http::Response::Error(
-                        Status(StatusCode::kPermissionDenied,
-                               "applying kind " + h->kind + " needs a higher role than " +
-                                   std::string(identity::RoleName(p.role))));
-                }
-                auto result = config::Apply(deps.store, deps.kinds, decoded->docs,
-                                            decoded->options, req.actor);
-                if (!result.ok()) return http::Response::Error(result.status());
-                if (!result->errors.empty()) {
-                  json::array details;
-                  for (const auto& e : result->errors) details.push_back(ErrorJson(e));
-                  const Status& first = result->errors.front().status;
-                  return ErrorWithDetails(
-                      Status(first.code(),
-                             std::to_string(result->errors.size()) +
-                                 " document(s) failed; nothing was changed. First: " +
-                                 first.ToString(),
-                             first.field()),
-                      std::move(details));
-                }
-                json::array plan;
-                std::map<std::string, int64_t> summary{
-                    {"create", 0}, {"update", 0}, {"delete", 0}, {"unchanged", 0}};
-                for (const auto& item : result->plan) {
-                  json::object o;
-                  o["kind"] = item.kind;
-                  o["key"] = item.key;
-                  o["action"] = config::PlanActionName(item.action);
-                  if (item.action == config::PlanAction::kUpdate) {
-                    json::array fields;
-                    for (const auto& f : item.changed_fields) fields.emplace_back(f);
-                    o["changed_fields"] = std::move(fields);
-                  }
-                  plan.push_back(std::move(o));
-                  ++summary[std::string(config::PlanActionName(item.action))];
-                }
-                json::object o;
-                o["dry_run"] = decoded->options.dry_run;
-                o["applied"] = result->applied;
-                json::object sum;
-                for (const auto& [k, v] : summary) sum[k] = v;
-                o["summary"] = std::move(sum);
-                o["plan"] = std::move(plan);
-                return JsonReply(o);
-              }));
+  router.Add(http::Method::kPost, "/api/v1/apply",
+             Protect(deps, identity::Role::kOperator,
+                     [&deps](http::Request& req, const identity::Principal& p) {
+                       auto decoded = DecodeApply(req);
+                       if (!decoded.ok()) return http::Response::Error(decoded.status());
+                       for (const auto& d : decoded->docs) {
+                         if (!d.body.is_object()) continue;
+                         auto k = d.body.get_object().find("kind");
+                         if (k == d.body.get_object().end() || !k->value().is_string()) continue;
+                         const auto* h = deps.kinds.Find(std::string(k->value().get_string()));
+                         if (h && static_cast<int>(p.role) < h->write_role)
+                           return http::Response::Error(
+                               Status(StatusCode::kPermissionDenied,
+                                      "applying kind " + h->kind + " needs a higher role than " +
+                                          std::string(identity::RoleName(p.role))));
+                       }
+                       auto result = config::Apply(deps.store, deps.kinds, decoded->docs,
+                                                   decoded->options, req.actor);
+                       if (!result.ok()) return http::Response::Error(result.status());
+                       if (!result->errors.empty()) {
+                         json::array details;
+                         for (const auto& e : result->errors) details.push_back(ErrorJson(e));
+                         const Status& first = result->errors.front().status;
+                         return ErrorWithDetails(
+                             Status(first.code(),
+                                    std::to_string(result->errors.size()) +
+                                        " document(s) failed; nothing was changed. First: " +
+                                        first.ToString(),
+                                    first.field()),
+                             std::move(details));
+                       }
+                       json::array plan;
+                       std::map<std::string, int64_t> summary{
+                           {"create", 0}, {"update", 0}, {"delete", 0}, {"unchanged", 0}};
+                       for (const auto& item : result->plan) {
+                         json::object o;
+                         o["kind"] = item.kind;
+                         o["key"] = item.key;
+                         o["action"] = config::PlanActionName(item.action);
+                         if (item.action == config::PlanAction::kUpdate) {
+                           json::array fields;
+                           for (const auto& f : item.changed_fields) fields.emplace_back(f);
+                           o["changed_fields"] = std::move(fields);
+                         }
+                         plan.push_back(std::move(o));
+                         ++summary[std::string(config::PlanActionName(item.action))];
+                       }
+                       json::object o;
+                       o["dry_run"] = decoded->options.dry_run;
+                       o["applied"] = result->applied;
+                       json::object sum;
+                       for (const auto& [k, v] : summary) sum[k] = v;
+                       o["summary"] = std::move(sum);
+                       o["plan"] = std::move(plan);
+                       return JsonReply(o);
+                     }));
 
   router.Add(http::Method::kGet, "/api/v1/export",
              Protect(deps, identity::Role::kViewer, [&deps](http::Request& req, const auto&) {
@@ -143,9 +142,8 @@ void RegisterApplyApi(http::Router& router, ApiDeps& deps) {
                                              "application/yaml; charset=utf-8");
                }
                if (format != "json")
-                 return http::Response::Error(
-                     InvalidArgument("must be json or yaml, got \"" + Abbreviate(format) + "\"",
-                                     "format"));
+                 return http::Response::Error(InvalidArgument(
+                     "must be json or yaml, got \"" + Abbreviate(format) + "\"", "format"));
                json::array arr(docs->begin(), docs->end());
                json::object o;
                o["documents"] = std::move(arr);

@@ -54,8 +54,8 @@ void RegisterCatalogApi(http::Router& router, ApiDeps& deps) {
 
   // The blast radius and its inverse.
   for (bool dependents : {true, false}) {
-    std::string path = std::string("/api/v1/services/{slug}/") +
-                       (dependents ? "dependents" : "dependencies");
+    std::string path =
+        std::string("/api/v1/services/{slug}/") + (dependents ? "dependents" : "dependencies");
     router.Add(http::Method::kGet, path,
                Protect(deps, Role::kViewer, [&cat, dependents](http::Request& req, const auto&) {
                  auto transitive = BoolParam(req, "transitive", false);

@@ -61,16 +61,15 @@ http::Handler Protect(ApiDeps& deps, identity::Role min_role, AuthedHandler hand
   return [&deps, min_role, handler = std::move(handler)](http::Request& req) -> http::Response {
     std::string credential = CredentialFrom(req);
     if (credential.empty())
-      return http::Response::Error(
-          Status(StatusCode::kUnauthenticated,
-                 "missing token: send Authorization: Bearer <token>"));
+      return http::Response::Error(Status(StatusCode::kUnauthenticated,
+                                          "missing token: send Authorization: Bearer <token>"));
     auto principal = deps.identity.Authenticate(credential);
     if (!principal.ok()) return http::Response::Error(principal.status());
     if (principal->role < min_role)
-      return http::Response::Error(Status(
-          StatusCode::kPermissionDenied,
-          "this needs role " + std::string(identity::RoleName(min_role)) + "; the token has " +
-              std::string(identity::RoleName(principal->role))));
+      return http::Response::Error(
+          Status(StatusCode::kPermissionDenied,
+                 "this needs role " + std::string(identity::RoleName(min_role)) +
+                     "; the token has " + std::string(identity::RoleName(principal->role))));
     req.actor = principal->Actor();
     return handler(req, *principal);
   };
@@ -125,8 +124,10 @@ Result<int64_t> ExpectedVersion(const http::Request& req, std::optional<int64_t>
     int64_t n = 0;
     bool ok = !v.empty() && v.size() < 18;
     for (char c : v) {
-      if (c < '0' || c > '9') ok = false;
-      else n = n * 10 + (c - '0');
+      if (c < '0' || c > '9')
+        ok = false;
+      else
+        n = n * 10 + (c - '0');
     }
     if (!ok) return InvalidArgument("must be the resource's version, like \"3\"", "If-Match");
     header_version = n;
@@ -138,8 +139,7 @@ Result<int64_t> ExpectedVersion(const http::Request& req, std::optional<int64_t>
   if (header_version) return *header_version;
   if (body_version && *body_version > 0) return *body_version;
   return InvalidArgument(
-      "is required for updates: send the version you read, in the body or as If-Match",
-      "version");
+      "is required for updates: send the version you read, in the body or as If-Match", "version");
 }
 
 json::value PageJson(json::array items, const std::string& next_cursor) {

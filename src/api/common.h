@@ -14,8 +14,7 @@
 
 namespace platops::api {
 
-using AuthedHandler =
-    std::function<http::Response(http::Request&, const identity::Principal&)>;
+using AuthedHandler = std::function<http::Response(http::Request&, const identity::Principal&)>;
 
 // Wraps a handler with token authentication (Bearer, or Basic with the token as password) and a
 // minimum role: 401 without a valid token, 403 below `min_role`.

@@ -83,10 +83,10 @@ void RegisterCrud(http::Router& router, ApiDeps& deps, CrudOps<T> ops_in) {
     auto obj = ops->decode(body);
     if (!obj.ok()) return http::Response::Error(obj.status());
     if (ops->key(*obj) != key)
-      return http::Response::Error(InvalidArgument(
-          "cannot be changed (the path names \"" + key + "\")", ops->key_field));
-    auto version = ExpectedVersion(req, obj->version ? std::optional<int64_t>(obj->version)
-                                                     : std::nullopt);
+      return http::Response::Error(
+          InvalidArgument("cannot be changed (the path names \"" + key + "\")", ops->key_field));
+    auto version =
+        ExpectedVersion(req, obj->version ? std::optional<int64_t>(obj->version) : std::nullopt);
     if (!version.ok()) return http::Response::Error(version.status());
     auto updated = ops->update(req.actor, std::move(*obj), *version);
     if (!updated.ok()) return http::Response::Error(updated.status());

@@ -65,18 +65,21 @@ void RegisterIdentityApi(http::Router& router, ApiDeps& deps) {
         std::optional<std::chrono::milliseconds> ttl;
         if (expires_in) {
           auto d = ParseDuration(*expires_in);
-          if (!d.ok()) return http::Response::Error(InvalidArgument(d.status().message(), "expires_in"));
+          if (!d.ok())
+            return http::Response::Error(InvalidArgument(d.status().message(), "expires_in"));
           ttl = *d;
         }
         Role role = Role::kViewer;
         if (role_name) {
           auto parsed = identity::ParseRole(*role_name);
-          if (!parsed.ok()) return http::Response::Error(InvalidArgument(parsed.status().message(), "role"));
+          if (!parsed.ok())
+            return http::Response::Error(InvalidArgument(parsed.status().message(), "role"));
           role = *parsed;
         } else {
           auto owner = id.GetUser(user);
           if (!owner.ok())
-            return http::Response::Error(Unprocessable("user \"" + user + "\" does not exist", "user"));
+            return http::Response::Error(
+                Unprocessable("user \"" + user + "\" does not exist", "user"));
           role = owner->role;
         }
         auto created = id.CreateToken(req.actor, user, name, role, ttl);

@@ -26,6 +26,7 @@ struct RouteDoc {
   const char* query;  // comma-separated query parameters
 };
 
+// clang-format off
 constexpr RouteDoc kRoutes[] = {
     {"GET", "/api/v1/services", "List services", "catalog", "viewer", "", "ServicePage", 200, "limit,cursor"},
     {"POST", "/api/v1/services", "Create a service", "catalog", "operator", "ServiceInput", "Service", 201, ""},
@@ -55,6 +56,7 @@ constexpr RouteDoc kRoutes[] = {
     {"GET", "/api/v1/export", "The current configuration as documents", "config", "viewer", "", "ExportResult", 200, "format"},
     {"GET", "/api/v1/openapi.json", "This document", "meta", "viewer", "", "", 200, ""},
 };
+// clang-format on
 
 constexpr const char* kSchemas = R"json({
   "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object",
@@ -183,11 +185,14 @@ std::string OpenApiDocument(const http::Router& router, const std::string& versi
     }
     if (!params.empty()) op["parameters"] = std::move(params);
     if (*d.request) {
-      json::object content{{"application/json",
-                            json::object{{"schema", json::object{{"$ref", std::string("#/components/schemas/") + d.request}}}}}};
+      json::object content{
+          {"application/json",
+           json::object{{"schema", json::object{{"$ref", std::string("#/components/schemas/") +
+                                                             d.request}}}}}};
       if (std::string(d.request) == "ApplyRequest")
         content["application/yaml"] =
-            json::object{{"schema", json::object{{"type", "string"}, {"description", "a YAML stream of documents"}}}};
+            json::object{{"schema", json::object{{"type", "string"},
+                                                 {"description", "a YAML stream of documents"}}}};
       op["requestBody"] = json::object{{"required", true}, {"content", std::move(content)}};
     }
     json::object responses;
@@ -196,9 +201,11 @@ std::string OpenApiDocument(const http::Router& router, const std::string& versi
     if (*d.response)
       ok["content"] = json::object{
           {"application/json",
-           json::object{{"schema", json::object{{"$ref", std::string("#/components/schemas/") + d.response}}}}}};
+           json::object{{"schema", json::object{{"$ref", std::string("#/components/schemas/") +
+                                                             d.response}}}}}};
     else if (d.status == 200)
-      ok["content"] = json::object{{"application/json", json::object{{"schema", json::object{{"type", "object"}}}}}};
+      ok["content"] = json::object{
+          {"application/json", json::object{{"schema", json::object{{"type", "object"}}}}}};
     responses[std::to_string(d.status)] = std::move(ok);
     responses["400"] = ErrorResponse("Invalid input; error.field names the field");
     responses["401"] = ErrorResponse("Missing or invalid token");
@@ -216,11 +223,12 @@ std::string OpenApiDocument(const http::Router& router, const std::string& versi
 
   json::object doc;
   doc["openapi"] = "3.0.3";
-  doc["info"] = json::object{{"title", "platops API"},
-                             {"version", version},
-                             {"description",
-                              "The platops REST API. Authenticate with Authorization: Bearer "
-                              "<token>. Errors are {\"error\": {\"code\", \"message\", \"field\"}}."}};
+  doc["info"] =
+      json::object{{"title", "platops API"},
+                   {"version", version},
+                   {"description",
+                    "The platops REST API. Authenticate with Authorization: Bearer "
+                    "<token>. Errors are {\"error\": {\"code\", \"message\", \"field\"}}."}};
   doc["servers"] = json::array{json::object{{"url", "/"}}};
   doc["security"] = json::array{json::object{{"bearer", json::array{}}}};
   doc["paths"] = std::move(paths);

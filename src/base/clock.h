@@ -19,13 +19,15 @@ class Clock {
 class SystemClock final : public Clock {
  public:
   Timestamp Now() const override {
-    return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    return std::chrono::time_point_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now());
   }
 };
 
 class FakeClock final : public Clock {
  public:
-  explicit FakeClock(Timestamp start = Timestamp(std::chrono::milliseconds(1767225600000)))  // 2026-01-01
+  explicit FakeClock(
+      Timestamp start = Timestamp(std::chrono::milliseconds(1767225600000)))  // 2026-01-01
       : now_ms_(start.time_since_epoch().count()) {}
   Timestamp Now() const override { return Timestamp(std::chrono::milliseconds(now_ms_.load())); }
   void Set(Timestamp t) { now_ms_ = t.time_since_epoch().count(); }

@@ -88,8 +88,8 @@ std::optional<std::vector<std::string>> JsonReader::StringList(const char* name,
     const auto& item = v->get_array()[i];
     if (!item.is_string()) {
       if (status_.ok())
-        status_ = InvalidArgument("must be a string",
-                                  FieldPath(name) + "[" + std::to_string(i) + "]");
+        status_ =
+            InvalidArgument("must be a string", FieldPath(name) + "[" + std::to_string(i) + "]");
       return std::nullopt;
     }
     out.emplace_back(item.get_string());
@@ -109,8 +109,8 @@ std::optional<std::map<std::string, std::string>> JsonReader::StringMap(const ch
   for (const auto& kv : v->get_object()) {
     if (!kv.value().is_string()) {
       if (status_.ok())
-        status_ = InvalidArgument("must be a string",
-                                  FieldPath(name) + "." + std::string(kv.key()));
+        status_ =
+            InvalidArgument("must be a string", FieldPath(name) + "." + std::string(kv.key()));
       return std::nullopt;
     }
     out.emplace(std::string(kv.key()), std::string(kv.value().get_string()));

@@ -76,7 +76,8 @@ void JsonReader::ObjectList(const char* name, F each) {
 // {"field": {"from": x, "to": y}} for every field of `after` that differs from `before` (a field
 // missing from `before` reads as null), skipping `version`, `created_at` and `updated_at`. The
 // payload of every `*.updated` event.
-boost::json::object JsonChanges(const boost::json::object& before, const boost::json::object& after);
+boost::json::object JsonChanges(const boost::json::object& before,
+                                const boost::json::object& after);
 
 // Serialises with keys in insertion order; the event log and the API both use it.
 std::string JsonToString(const boost::json::value& v);

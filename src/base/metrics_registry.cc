@@ -10,10 +10,14 @@ std::string EscapeLabelValue(const std::string& v) {
   std::string out;
   out.reserve(v.size());
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -26,8 +30,9 @@ std::string FormatSampleValue(double v) {
 
 namespace {
 
-void AppendLabels(std::string& out, const std::vector<std::string>& names, const LabelValues& values,
-                  const char* extra_name = nullptr, const std::string& extra_value = {}) {
+void AppendLabels(std::string& out, const std::vector<std::string>& names,
+                  const LabelValues& values, const char* extra_name = nullptr,
+                  const std::string& extra_value = {}) {
   if (names.empty() && !extra_name) return;
   out += '{';
   bool first = true;

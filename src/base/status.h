@@ -1,6 +1,6 @@
 #pragma once
-// Status and Result<T>: the one error type of platops. Expected failures are values, never exceptions.
-// Thread-safety: value types; safe to copy between threads.
+// Status and Result<T>: the one error type of platops. Expected failures are values, never
+// exceptions. Thread-safety: value types; safe to copy between threads.
 
 #include <cassert>
 #include <cstdint>
@@ -14,18 +14,18 @@ namespace platops {
 // A closed set of failure classes; api/ maps each to exactly one HTTP status and error code.
 enum class StatusCode {
   kOk,
-  kInvalidArgument,     // 400 validation_failed: the input is malformed or a field is invalid.
-  kUnauthenticated,     // 401 unauthenticated
-  kPermissionDenied,    // 403 forbidden
-  kNotFound,            // 404 not_found
-  kMethodNotAllowed,    // 405 method_not_allowed
-  kConflict,            // 409 conflict: stale version, already exists, still referenced.
-  kPayloadTooLarge,     // 413 payload_too_large
-  kUnprocessable,       // 422 unprocessable: well-formed but refers to something that does not exist.
-  kResourceExhausted,   // 429 rate_limited
-  kUnavailable,         // 503 unavailable: retryable trouble (store busy, shutting down).
-  kDeadlineExceeded,    // 504 timeout
-  kInternal,            // 500 internal: a bug or an unexpected environment failure.
+  kInvalidArgument,   // 400 validation_failed: the input is malformed or a field is invalid.
+  kUnauthenticated,   // 401 unauthenticated
+  kPermissionDenied,  // 403 forbidden
+  kNotFound,          // 404 not_found
+  kMethodNotAllowed,  // 405 method_not_allowed
+  kConflict,          // 409 conflict: stale version, already exists, still referenced.
+  kPayloadTooLarge,   // 413 payload_too_large
+  kUnprocessable,     // 422 unprocessable: well-formed but refers to something that does not exist.
+  kResourceExhausted,  // 429 rate_limited
+  kUnavailable,        // 503 unavailable: retryable trouble (store busy, shutting down).
+  kDeadlineExceeded,   // 504 timeout
+  kInternal,           // 500 internal: a bug or an unexpected environment failure.
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -80,7 +80,7 @@ inline Status Unavailable(std::string message) {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(v_).ok());
   }
@@ -105,9 +105,9 @@ class [[nodiscard]] Result {
 }  // namespace platops
 
 // Returns early from the enclosing function when `expr` (a Status) is not OK.
-#define PLATOPS_RETURN_IF_ERROR(expr)           \
-  do {                                          \
-    ::platops::Status platops_status_ = (expr); \
+#define PLATOPS_RETURN_IF_ERROR(expr)                  \
+  do {                                                 \
+    ::platops::Status platops_status_ = (expr);        \
     if (!platops_status_.ok()) return platops_status_; \
   } while (false)
 

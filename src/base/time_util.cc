@@ -116,9 +116,12 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view s) {
     std::string_view name;
     long long ms;
   };
-  static constexpr Unit kUnits[] = {{"y", 365LL * 86400000}, {"w", 7LL * 86400000},
-                                    {"d", 86400000},         {"h", 3600000},
-                                    {"m", 60000},            {"s", 1000},
+  static constexpr Unit kUnits[] = {{"y", 365LL * 86400000},
+                                    {"w", 7LL * 86400000},
+                                    {"d", 86400000},
+                                    {"h", 3600000},
+                                    {"m", 60000},
+                                    {"s", 1000},
                                     {"ms", 1}};
   long long total = 0;
   size_t pos = 0;
@@ -159,9 +162,12 @@ std::string FormatDuration(std::chrono::milliseconds d) {
     const char* name;
     long long ms;
   };
-  static constexpr Unit kUnits[] = {{"y", 365LL * 86400000}, {"w", 7LL * 86400000},
-                                    {"d", 86400000},         {"h", 3600000},
-                                    {"m", 60000},            {"s", 1000},
+  static constexpr Unit kUnits[] = {{"y", 365LL * 86400000},
+                                    {"w", 7LL * 86400000},
+                                    {"d", 86400000},
+                                    {"h", 3600000},
+                                    {"m", 60000},
+                                    {"s", 1000},
                                     {"ms", 1}};
   for (const auto& u : kUnits) {
     if (ms >= u.ms) {

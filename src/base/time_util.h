@@ -20,7 +20,8 @@ Result<Timestamp> ParseRfc3339(std::string_view s);
 // A timestamp the store wrote with FormatRfc3339; the epoch if it was altered beyond parsing.
 Timestamp ParseStoredTimestamp(std::string_view s);
 
-// Prometheus duration syntax: one or more <int><unit> with units y, w, d, h, m, s, ms in that order.
+// Prometheus duration syntax: one or more <int><unit> with units y, w, d, h, m, s, ms in that
+// order.
 Result<std::chrono::milliseconds> ParseDuration(std::string_view s);
 // The shortest Prometheus spelling: 90s -> "1m30s", 0 -> "0s".
 std::string FormatDuration(std::chrono::milliseconds d);

@@ -37,9 +37,9 @@ Status CheckSlug(const std::string& slug) {
 Status CheckText(const std::string& value, const char* field, size_t max, bool required) {
   if (required && value.empty()) return InvalidArgument("is required", field);
   if (value.size() > max)
-    return InvalidArgument("must be at most " + std::to_string(max) + " bytes, got " +
-                               std::to_string(value.size()),
-                           field);
+    return InvalidArgument(
+        "must be at most " + std::to_string(max) + " bytes, got " + std::to_string(value.size()),
+        field);
   if (!IsValidUtf8(value)) return InvalidArgument("must be valid UTF-8", field);
   return Status::Ok();
 }
@@ -57,13 +57,15 @@ bool IsTag(std::string_view s) {
 bool IsHttpUrl(std::string_view s) {
   if (s.size() > 2048) return false;
   std::string_view rest;
-  if (StartsWith(s, "https://")) rest = s.substr(8);
-  else if (StartsWith(s, "http://")) rest = s.substr(7);
-  else return false;
+  if (StartsWith(s, "https://"))
+    rest = s.substr(8);
+  else if (StartsWith(s, "http://"))
+    rest = s.substr(7);
+  else
+    return false;
   if (rest.empty() || rest[0] == '/') return false;
-  return std::none_of(s.begin(), s.end(), [](char c) {
-    return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f;
-  });
+  return std::none_of(s.begin(), s.end(),
+                      [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; });
 }
 
 constexpr const char* kTeamColumns = "slug, name, description, version, created_at, updated_at";
@@ -131,8 +133,12 @@ Status FillServiceDetails(store::Tx& tx, std::vector<Service>& services, const s
     if (it == by_slug.end()) continue;
     Service& svc = *it->second;
     switch (r.Int(0)) {
-      case 0: svc.tags.push_back(r.Text(2)); break;
-      case 1: svc.links[r.Text(2)] = r.Text(3); break;
+      case 0:
+        svc.tags.push_back(r.Text(2));
+        break;
+      case 1:
+        svc.links[r.Text(2)] = r.Text(3);
+        break;
       default:
         svc.depends_on.push_back(
             {r.Text(2), r.Text(3) == "soft" ? DependencyKind::kSoft : DependencyKind::kHard});
@@ -171,9 +177,9 @@ Status ValidateService(Service& s) {
   if (s.tags.size() > 64) return InvalidArgument("at most 64 tags", "tags");
   for (size_t i = 0; i < s.tags.size(); ++i) {
     if (!IsTag(s.tags[i]))
-      return InvalidArgument("must be 1..63 characters of a-z 0-9 - _ . : / =, got \"" +
-                                 Abbreviate(s.tags[i]) + "\"",
-                             "tags[" + std::to_string(i) + "]");
+      return InvalidArgument(
+          "must be 1..63 characters of a-z 0-9 - _ . : / =, got \"" + Abbreviate(s.tags[i]) + "\"",
+          "tags[" + std::to_string(i) + "]");
   }
   std::sort(s.tags.begin(), s.tags.end());
   s.tags.erase(std::unique(s.tags.begin(), s.tags.end()), s.tags.end());
@@ -191,7 +197,8 @@ Status ValidateService(Service& s) {
     const auto& d = s.depends_on[i];
     std::string field = "depends_on[" + std::to_string(i) + "].service";
     if (!IsSlug(d.service))
-      return InvalidArgument("must be a service slug, got \"" + Abbreviate(d.service) + "\"", field);
+      return InvalidArgument("must be a service slug, got \"" + Abbreviate(d.service) + "\"",
+                             field);
     if (d.service == s.slug) return InvalidArgument("a service cannot depend on itself", field);
     if (!seen.insert(d.service).second)
       return InvalidArgument("\"" + d.service + "\" is listed twice", field);
@@ -201,8 +208,8 @@ Status ValidateService(Service& s) {
   return Status::Ok();
 }
 
-CatalogService::CatalogService(store::Store& store, const events::EventLog& log,
-                               const Clock& clock, identity::IdentityService& identity)
+CatalogService::CatalogService(store::Store& store, const events::EventLog& log, const Clock& clock,
+                               identity::IdentityService& identity)
     : store_(store), log_(log), clock_(clock) {
   identity.AddUserDeleteGuard([](store::Tx& tx, const std::string& user) -> Status {
     PLATOPS_ASSIGN_OR_RETURN(
@@ -269,8 +276,8 @@ CREATE INDEX service_dependencies_target ON service_dependencies (depends_on);
 
 Result<std::optional<Team>> CatalogService::FindTeam(store::Tx& tx, const std::string& slug) const {
   PLATOPS_ASSIGN_OR_RETURN(
-      auto row, tx.QueryOne(std::string("SELECT ") + kTeamColumns + " FROM teams WHERE slug = $1",
-                            {slug}));
+      auto row,
+      tx.QueryOne(std::string("SELECT ") + kTeamColumns + " FROM teams WHERE slug = $1", {slug}));
   if (!row) return std::optional<Team>();
   std::vector<Team> one{TeamFromRow(*row)};
   PLATOPS_RETURN_IF_ERROR(FillMembers(tx, one, slug, slug));
@@ -282,14 +289,15 @@ Result<std::vector<Team>> CatalogService::AllTeams(store::Tx& tx) const {
       auto rows, tx.Query(std::string("SELECT ") + kTeamColumns + " FROM teams ORDER BY slug"));
   std::vector<Team> out;
   for (const auto& r : rows) out.push_back(TeamFromRow(r));
-  if (!out.empty()) PLATOPS_RETURN_IF_ERROR(FillMembers(tx, out, out.front().slug, out.back().slug));
+  if (!out.empty())
+    PLATOPS_RETURN_IF_ERROR(FillMembers(tx, out, out.front().slug, out.back().slug));
   return out;
 }
 
 Status CatalogService::CheckTeamRefs(store::Tx& tx, const Team& team) const {
   for (size_t i = 0; i < team.members.size(); ++i) {
-    PLATOPS_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT 1 FROM users WHERE name = $1",
-                                                   {team.members[i]}));
+    PLATOPS_ASSIGN_OR_RETURN(auto row,
+                             tx.QueryOne("SELECT 1 FROM users WHERE name = $1", {team.members[i]}));
     if (!row)
       return Unprocessable("user \"" + Abbreviate(team.members[i]) + "\" does not exist",
                            "members[" + std::to_string(i) + "]");
@@ -350,12 +358,13 @@ Result<Team> CatalogService::PutTeam(store::Tx& tx, const std::string& actor, Te
   return team;
 }
 
-Status CatalogService::DeleteTeam(store::Tx& tx, const std::string& actor, const std::string& slug) {
+Status CatalogService::DeleteTeam(store::Tx& tx, const std::string& actor,
+                                  const std::string& slug) {
   PLATOPS_ASSIGN_OR_RETURN(auto existing, FindTeam(tx, slug));
   if (!existing) return NotFound("team \"" + Abbreviate(slug) + "\" not found");
   PLATOPS_ASSIGN_OR_RETURN(
-      auto owned, tx.Query("SELECT slug FROM services WHERE team_slug = $1 ORDER BY slug LIMIT 11",
-                           {slug}));
+      auto owned,
+      tx.Query("SELECT slug FROM services WHERE team_slug = $1 ORDER BY slug LIMIT 11", {slug}));
   if (!owned.empty()) {
     std::vector<std::string> slugs;
     for (size_t i = 0; i < owned.size() && i < 10; ++i) slugs.push_back(owned[i].Text(0));
@@ -363,7 +372,8 @@ Status CatalogService::DeleteTeam(store::Tx& tx, const std::string& actor, const
     return Conflict("team \"" + slug + "\" owns service(s) " + Join(slugs, ", ") +
                     "; move or delete them first");
   }
-  PLATOPS_RETURN_IF_ERROR(tx.Exec("DELETE FROM team_members WHERE team_slug = $1", {slug}).status());
+  PLATOPS_RETURN_IF_ERROR(
+      tx.Exec("DELETE FROM team_members WHERE team_slug = $1", {slug}).status());
   PLATOPS_RETURN_IF_ERROR(tx.Exec("DELETE FROM teams WHERE slug = $1", {slug}).status());
   json::object payload;
   payload["before"] = TeamToJson(*existing);
@@ -392,10 +402,10 @@ Result<Team> CatalogService::GetTeam(const std::string& slug) const {
 Result<Page<Team>> CatalogService::ListTeams(const std::string& cursor, int limit) const {
   Page<Team> page;
   PLATOPS_RETURN_IF_ERROR(store_.Read([&](store::Tx& tx) -> Status {
-    PLATOPS_ASSIGN_OR_RETURN(
-        auto rows, tx.Query(std::string("SELECT ") + kTeamColumns +
-                                " FROM teams WHERE slug > $1 ORDER BY slug LIMIT $2",
-                            {cursor, static_cast<int64_t>(limit) + 1}));
+    PLATOPS_ASSIGN_OR_RETURN(auto rows,
+                             tx.Query(std::string("SELECT ") + kTeamColumns +
+                                          " FROM teams WHERE slug > $1 ORDER BY slug LIMIT $2",
+                                      {cursor, static_cast<int64_t>(limit) + 1}));
     for (const auto& r : rows) page.items.push_back(TeamFromRow(r));
     if (static_cast<int>(page.items.size()) > limit) {
       page.items.pop_back();
@@ -413,7 +423,8 @@ Result<Team> CatalogService::UpdateTeam(const std::string& actor, Team team,
                                         int64_t expected_version) {
   std::optional<Team> out;
   PLATOPS_RETURN_IF_ERROR(store_.Write([&](store::Tx& tx) -> Status {
-    PLATOPS_ASSIGN_OR_RETURN(out, PutTeam(tx, actor, team, expected_version, false, RefCheck::kNow));
+    PLATOPS_ASSIGN_OR_RETURN(out,
+                             PutTeam(tx, actor, team, expected_version, false, RefCheck::kNow));
     return Status::Ok();
   }));
   return *out;
@@ -427,10 +438,9 @@ Status CatalogService::DeleteTeam(const std::string& actor, const std::string& s
 
 Result<std::optional<Service>> CatalogService::FindService(store::Tx& tx,
                                                            const std::string& slug) const {
-  PLATOPS_ASSIGN_OR_RETURN(
-      auto row, tx.QueryOne(std::string("SELECT ") + kServiceColumns +
-                                " FROM services WHERE slug = $1",
-                            {slug}));
+  PLATOPS_ASSIGN_OR_RETURN(auto row, tx.QueryOne(std::string("SELECT ") + kServiceColumns +
+                                                     " FROM services WHERE slug = $1",
+                                                 {slug}));
   if (!row) return std::optional<Service>();
   std::vector<Service> one{ServiceFromRow(*row)};
   PLATOPS_RETURN_IF_ERROR(FillServiceDetails(tx, one, slug, slug));
@@ -451,8 +461,8 @@ Status CatalogService::CheckServiceRefs(store::Tx& tx, const Service& s) const {
   PLATOPS_ASSIGN_OR_RETURN(auto team, tx.QueryOne("SELECT 1 FROM teams WHERE slug = $1", {s.team}));
   if (!team) return Unprocessable("team \"" + Abbreviate(s.team) + "\" does not exist", "team");
   for (size_t i = 0; i < s.depends_on.size(); ++i) {
-    PLATOPS_ASSIGN_OR_RETURN(auto dep, tx.QueryOne("SELECT 1 FROM services WHERE slug = $1",
-                                                   {s.depends_on[i].service}));
+    PLATOPS_ASSIGN_OR_RETURN(
+        auto dep, tx.QueryOne("SELECT 1 FROM services WHERE slug = $1", {s.depends_on[i].service}));
     if (!dep)
       return Unprocessable("service \"" + s.depends_on[i].service + "\" does not exist",
                            "depends_on[" + std::to_string(i) + "].service");
@@ -500,11 +510,11 @@ Result<Service> CatalogService::PutService(store::Tx& tx, const std::string& act
     ev.action = "service.updated";
     payload["changes"] = std::move(changes);
     PLATOPS_RETURN_IF_ERROR(
-        tx.Exec("UPDATE services SET name = $2, description = $3, tier = $4, team_slug = $5, "
-                "version = $6, updated_at = $7 WHERE slug = $1",
-                {service.slug, service.name, service.description,
-                 static_cast<int64_t>(service.tier), service.team, service.version,
-                 FormatRfc3339(service.updated_at)})
+        tx.Exec(
+              "UPDATE services SET name = $2, description = $3, tier = $4, team_slug = $5, "
+              "version = $6, updated_at = $7 WHERE slug = $1",
+              {service.slug, service.name, service.description, static_cast<int64_t>(service.tier),
+               service.team, service.version, FormatRfc3339(service.updated_at)})
             .status());
     for (const char* table : {"service_tags", "service_links", "service_dependencies"}) {
       PLATOPS_RETURN_IF_ERROR(
@@ -513,19 +523,20 @@ Result<Service> CatalogService::PutService(store::Tx& tx, const std::string& act
     }
   }
   for (const auto& tag : service.tags)
-    PLATOPS_RETURN_IF_ERROR(tx.Exec("INSERT INTO service_tags (service_slug, tag) VALUES ($1, $2)",
-                                    {service.slug, tag})
-                                .status());
+    PLATOPS_RETURN_IF_ERROR(
+        tx.Exec("INSERT INTO service_tags (service_slug, tag) VALUES ($1, $2)", {service.slug, tag})
+            .status());
   for (const auto& [name, url] : service.links)
     PLATOPS_RETURN_IF_ERROR(
         tx.Exec("INSERT INTO service_links (service_slug, name, url) VALUES ($1, $2, $3)",
                 {service.slug, name, url})
             .status());
   for (const auto& d : service.depends_on)
-    PLATOPS_RETURN_IF_ERROR(tx.Exec("INSERT INTO service_dependencies (service_slug, depends_on, "
-                                    "kind) VALUES ($1, $2, $3)",
-                                    {service.slug, d.service, std::string(DependencyKindName(d.kind))})
-                                .status());
+    PLATOPS_RETURN_IF_ERROR(
+        tx.Exec("INSERT INTO service_dependencies (service_slug, depends_on, "
+                "kind) VALUES ($1, $2, $3)",
+                {service.slug, d.service, std::string(DependencyKindName(d.kind))})
+            .status());
   ev.payload = JsonToString(payload);
   PLATOPS_RETURN_IF_ERROR(log_.Append(tx, ev).status());
   InvalidateGraph(tx);
@@ -608,18 +619,18 @@ Result<Service> CatalogService::GetService(const std::string& slug) const {
 Result<Page<Service>> CatalogService::ListServices(const std::string& cursor, int limit) const {
   Page<Service> page;
   PLATOPS_RETURN_IF_ERROR(store_.Read([&](store::Tx& tx) -> Status {
-    PLATOPS_ASSIGN_OR_RETURN(
-        auto rows, tx.Query(std::string("SELECT ") + kServiceColumns +
-                                " FROM services WHERE slug > $1 ORDER BY slug LIMIT $2",
-                            {cursor, static_cast<int64_t>(limit) + 1}));
+    PLATOPS_ASSIGN_OR_RETURN(auto rows,
+                             tx.Query(std::string("SELECT ") + kServiceColumns +
+                                          " FROM services WHERE slug > $1 ORDER BY slug LIMIT $2",
+                                      {cursor, static_cast<int64_t>(limit) + 1}));
     for (const auto& r : rows) page.items.push_back(ServiceFromRow(r));
     if (static_cast<int>(page.items.size()) > limit) {
       page.items.pop_back();
       page.next_cursor = page.items.back().slug;
     }
     if (!page.items.empty())
-      PLATOPS_RETURN_IF_ERROR(FillServiceDetails(tx, page.items, page.items.front().slug,
-                                                 page.items.back().slug));
+      PLATOPS_RETURN_IF_ERROR(
+          FillServiceDetails(tx, page.items, page.items.front().slug, page.items.back().slug));
     return Status::Ok();
   }));
   return page;

@@ -47,8 +47,8 @@ struct Service {
   std::string slug;  // ^[a-z0-9][a-z0-9-]{0,62}$
   std::string name;  // 1..200 characters
   std::string description;
-  int tier = 3;      // 1 most critical .. 4
-  std::string team;  // owner team slug, required
+  int tier = 3;                              // 1 most critical .. 4
+  std::string team;                          // owner team slug, required
   std::vector<std::string> tags;             // sorted, unique
   std::map<std::string, std::string> links;  // name -> http(s) URL
   std::vector<Dependency> depends_on;        // sorted by service
@@ -84,7 +84,8 @@ class CatalogService {
   Result<Service> CreateService(const std::string& actor, Service service);
   Result<Service> GetService(const std::string& slug) const;
   Result<Page<Service>> ListServices(const std::string& cursor, int limit) const;
-  Result<Service> UpdateService(const std::string& actor, Service service, int64_t expected_version);
+  Result<Service> UpdateService(const std::string& actor, Service service,
+                                int64_t expected_version);
   // kConflict while other services depend on it, unless `force` (then those edges are removed).
   Status DeleteService(const std::string& actor, const std::string& slug, bool force);
 
@@ -104,7 +105,8 @@ class CatalogService {
   Result<std::vector<Service>> AllServices(store::Tx& tx) const;
   Result<Service> PutService(store::Tx& tx, const std::string& actor, Service service,
                              std::optional<int64_t> expected_version, bool create, RefCheck refs);
-  Status DeleteService(store::Tx& tx, const std::string& actor, const std::string& slug, bool force);
+  Status DeleteService(store::Tx& tx, const std::string& actor, const std::string& slug,
+                       bool force);
 
  private:
   Result<std::shared_ptr<const Graph>> CurrentGraph() const;
@@ -121,7 +123,7 @@ class CatalogService {
   // of every module and changes rarely. Single-node only: with several nodes on one PostgreSQL
   // the generation must come from the store.
   mutable std::mutex cache_mu_;
-  mutable uint64_t cache_generation_ = 0;                          // GUARDED_BY(cache_mu_)
+  mutable uint64_t cache_generation_ = 0;                           // GUARDED_BY(cache_mu_)
   mutable std::unordered_map<std::string, Service> service_cache_;  // GUARDED_BY(cache_mu_)
   mutable std::mutex graph_mu_;
   mutable std::shared_ptr<const Graph> graph_;  // GUARDED_BY(graph_mu_)

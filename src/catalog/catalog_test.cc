@@ -4,8 +4,8 @@
 
 #include <thread>
 
-#include "catalog/codec.h"
 #include "base/json_reader.h"
+#include "catalog/codec.h"
 #include "testing/temp_store.h"
 
 namespace platops::catalog {
@@ -28,7 +28,8 @@ class CatalogTest : public ::testing::Test {
   void SetUp() override {
     identity::User alice{.name = "alice", .email = "alice@example.com"};
     ASSERT_TRUE(identity_.CreateUser("admin", alice).ok());
-    ASSERT_TRUE(catalog_.CreateTeam("admin", {.slug = "core", .name = "Core", .members = {"alice"}}).ok());
+    ASSERT_TRUE(
+        catalog_.CreateTeam("admin", {.slug = "core", .name = "Core", .members = {"alice"}}).ok());
   }
 
   Service Svc(std::string slug, std::vector<Dependency> deps = {}) {
@@ -43,10 +44,12 @@ class CatalogTest : public ::testing::Test {
 
   int64_t EventCount() {
     int64_t n = 0;
-    EXPECT_TRUE(db_.store().Read([&](store::Tx& tx) -> Status {
-                  PLATOPS_ASSIGN_OR_RETURN(n, log_.LastSeq(tx));
-                  return Status::Ok();
-                }).ok());
+    EXPECT_TRUE(db_.store()
+                    .Read([&](store::Tx& tx) -> Status {
+                      PLATOPS_ASSIGN_OR_RETURN(n, log_.LastSeq(tx));
+                      return Status::Ok();
+                    })
+                    .ok());
     return n;
   }
 
@@ -97,10 +100,9 @@ TEST_F(CatalogTest, UnknownReferencesAre422) {
   s = Svc("api");
   s.team = "nobody";
   EXPECT_EQ(catalog_.CreateService("a", s).status().code(), StatusCode::kUnprocessable);
-  EXPECT_EQ(catalog_.CreateTeam("a", {.slug = "t2", .name = "T2", .members = {"zed"}})
-                .status()
-                .field(),
-            "members[0]");
+  EXPECT_EQ(
+      catalog_.CreateTeam("a", {.slug = "t2", .name = "T2", .members = {"zed"}}).status().field(),
+      "members[0]");
 }
 
 TEST_F(CatalogTest, StaleVersionIsConflictAndChangesNothing) {
@@ -125,8 +127,10 @@ TEST_F(CatalogTest, ConcurrentUpdatesWithSameVersionExactlyOneWins) {
       Service s = Svc("api");
       s.description = "writer " + std::to_string(i);
       auto r = catalog_.UpdateService("a", s, 1);
-      if (r.ok()) ++wins;
-      else if (r.status().code() == StatusCode::kConflict) ++conflicts;
+      if (r.ok())
+        ++wins;
+      else if (r.status().code() == StatusCode::kConflict)
+        ++conflicts;
     });
   }
   for (auto& t : threads) t.join();
@@ -150,13 +154,15 @@ TEST_F(CatalogTest, EventsRecordChanges) {
   s.tier = 1;
   ASSERT_TRUE(catalog_.UpdateService("alice", s, 1).ok());
   std::vector<events::Event> evs;
-  ASSERT_TRUE(db_.store().Read([&](store::Tx& tx) -> Status {
-                events::EventQuery q;
-                q.subject_type = "service";
-                q.subject_id = "api";
-                PLATOPS_ASSIGN_OR_RETURN(evs, log_.List(tx, q));
-                return Status::Ok();
-              }).ok());
+  ASSERT_TRUE(db_.store()
+                  .Read([&](store::Tx& tx) -> Status {
+                    events::EventQuery q;
+                    q.subject_type = "service";
+                    q.subject_id = "api";
+                    PLATOPS_ASSIGN_OR_RETURN(evs, log_.List(tx, q));
+                    return Status::Ok();
+                  })
+                  .ok());
   ASSERT_EQ(evs.size(), 2u);
   EXPECT_EQ(evs[0].action, "service.created");
   EXPECT_EQ(evs[1].action, "service.updated");
@@ -205,24 +211,30 @@ TEST_F(CatalogTest, CachedReadsFollowWrites) {
   EXPECT_EQ(catalog_.GetService("api")->tier, 1);
   EXPECT_EQ(catalog_.GetService("api")->version, 2);
   // Writes through apply's transaction-level path invalidate too.
-  ASSERT_TRUE(db_.store().Write([&](store::Tx& tx) -> Status {
-                Service t = Svc("api");
-                t.tier = 4;
-                return catalog_.PutService(tx, "a", t, std::nullopt, false, RefCheck::kNow).status();
-              }).ok());
+  ASSERT_TRUE(
+      db_.store()
+          .Write([&](store::Tx& tx) -> Status {
+            Service t = Svc("api");
+            t.tier = 4;
+            return catalog_.PutService(tx, "a", t, std::nullopt, false, RefCheck::kNow).status();
+          })
+          .ok());
   EXPECT_EQ(catalog_.GetService("api")->tier, 4);
   ASSERT_TRUE(catalog_.DeleteService("a", "api", false).ok());
   EXPECT_EQ(catalog_.GetService("api").status().code(), StatusCode::kNotFound);
   // A write that fails leaves the cache as it was.
   ASSERT_TRUE(catalog_.CreateService("a", Svc("db")).ok());
   EXPECT_EQ(catalog_.GetService("db")->tier, 2);
-  EXPECT_FALSE(db_.store().Write([&](store::Tx& tx) -> Status {
-                 Service t = Svc("db");
-                 t.tier = 1;
-                 PLATOPS_RETURN_IF_ERROR(
-                     catalog_.PutService(tx, "a", t, std::nullopt, false, RefCheck::kNow).status());
-                 return Internal("rolled back");
-               }).ok());
+  EXPECT_FALSE(
+      db_.store()
+          .Write([&](store::Tx& tx) -> Status {
+            Service t = Svc("db");
+            t.tier = 1;
+            PLATOPS_RETURN_IF_ERROR(
+                catalog_.PutService(tx, "a", t, std::nullopt, false, RefCheck::kNow).status());
+            return Internal("rolled back");
+          })
+          .ok());
   EXPECT_EQ(catalog_.GetService("db")->tier, 2);
 }
 
@@ -243,7 +255,8 @@ TEST_F(CatalogTest, CodecRejectsUnknownFieldsByName) {
   auto v = ParseJson(R"({"slug":"x","name":"X","team":"core","colour":"red"})");
   auto s = ServiceFromJson(*v);
   EXPECT_EQ(s.status().field(), "colour");
-  v = ParseJson(R"({"slug":"x","name":"X","team":"core","depends_on":[{"service":"y","kind":"weak"}]})");
+  v = ParseJson(
+      R"({"slug":"x","name":"X","team":"core","depends_on":[{"service":"y","kind":"weak"}]})");
   EXPECT_EQ(ServiceFromJson(*v).status().field(), "depends_on[0].kind");
   v = ParseJson(R"({"slug":"x","name":"X","team":"core","tier":"1"})");
   EXPECT_EQ(ServiceFromJson(*v).status().ToString(), "validation_failed: tier: must be an integer");

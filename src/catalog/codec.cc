@@ -69,8 +69,10 @@ Result<Service> ServiceFromJson(const json::value& v, const std::string& path) {
   if (auto x = r.String("name", true)) s.name = *x;
   if (auto x = r.String("description")) s.description = *x;
   if (auto x = r.Int("tier")) {
-    if (*x < 1 || *x > 4) r.Fail("tier", "must be 1..4, got " + std::to_string(*x));
-    else s.tier = static_cast<int>(*x);
+    if (*x < 1 || *x > 4)
+      r.Fail("tier", "must be 1..4, got " + std::to_string(*x));
+    else
+      s.tier = static_cast<int>(*x);
   }
   if (auto x = r.String("team", true)) s.team = *x;
   if (auto x = r.StringList("tags")) s.tags = *x;
@@ -79,9 +81,12 @@ Result<Service> ServiceFromJson(const json::value& v, const std::string& path) {
     Dependency d;
     if (auto x = item.String("service", true)) d.service = *x;
     if (auto x = item.String("kind")) {
-      if (*x == "hard") d.kind = DependencyKind::kHard;
-      else if (*x == "soft") d.kind = DependencyKind::kSoft;
-      else item.Fail("kind", "must be hard or soft, got \"" + x->substr(0, 32) + "\"");
+      if (*x == "hard")
+        d.kind = DependencyKind::kHard;
+      else if (*x == "soft")
+        d.kind = DependencyKind::kSoft;
+      else
+        item.Fail("kind", "must be hard or soft, got \"" + x->substr(0, 32) + "\"");
     }
     s.depends_on.push_back(d);
   });

@@ -14,9 +14,9 @@ struct GraphNode {
   std::string slug;
   std::string name;
   int tier = 0;
-  int depth = 0;          // 1 for direct neighbours
-  std::string kind;       // "hard" or "soft": the kind of the first edge on the shortest path
-  std::string via;        // the neighbour of the start on that path (itself at depth 1)
+  int depth = 0;     // 1 for direct neighbours
+  std::string kind;  // "hard" or "soft": the kind of the first edge on the shortest path
+  std::string via;   // the neighbour of the start on that path (itself at depth 1)
 };
 
 class Graph {

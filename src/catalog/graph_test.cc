@@ -13,17 +13,25 @@ std::vector<std::string> Slugs(const std::vector<GraphNode>& nodes) {
 
 Graph Shop() {
   // web -> api -> {payments, db}; payments -> db (soft); worker -> queue -> db
-  return Graph({{"web", "Web", 1}, {"api", "API", 1}, {"payments", "Payments", 1},
-                {"db", "DB", 1}, {"worker", "Worker", 3}, {"queue", "Queue", 2}},
-               {{"web", "api", true}, {"api", "payments", true}, {"api", "db", true},
-                {"payments", "db", false}, {"worker", "queue", true}, {"queue", "db", true}});
+  return Graph({{"web", "Web", 1},
+                {"api", "API", 1},
+                {"payments", "Payments", 1},
+                {"db", "DB", 1},
+                {"worker", "Worker", 3},
+                {"queue", "Queue", 2}},
+               {{"web", "api", true},
+                {"api", "payments", true},
+                {"api", "db", true},
+                {"payments", "db", false},
+                {"worker", "queue", true},
+                {"queue", "db", true}});
 }
 
 TEST(GraphTest, TransitiveDependentsWithShortestDepth) {
   Graph g = Shop();
   auto deps = g.Dependents("db", true);
-  EXPECT_EQ(Slugs(deps), (std::vector<std::string>{"api@1", "payments@1", "queue@1", "web@2",
-                                                    "worker@2"}));
+  EXPECT_EQ(Slugs(deps),
+            (std::vector<std::string>{"api@1", "payments@1", "queue@1", "web@2", "worker@2"}));
   EXPECT_EQ(deps[1].kind, "soft");
   EXPECT_EQ(deps[3].via, "api");
   EXPECT_EQ(deps[0].tier, 1);

@@ -35,8 +35,8 @@ void RegisterKinds(config::KindRegistry& registry, CatalogService& catalog) {
     std::vector<config::Reference> refs;
     const auto& members = spec.at("members").get_array();
     for (size_t i = 0; i < members.size(); ++i)
-      refs.push_back({"User", std::string(members[i].get_string()),
-                      "members[" + std::to_string(i) + "]"});
+      refs.push_back(
+          {"User", std::string(members[i].get_string()), "members[" + std::to_string(i) + "]"});
     return refs;
   };
   team.list = [&catalog](store::Tx& tx) -> Result<std::map<std::string, json::object>> {

@@ -38,10 +38,14 @@ std::vector<std::string> KindRegistry::Names() const {
 
 std::string_view PlanActionName(PlanAction a) {
   switch (a) {
-    case PlanAction::kCreate: return "create";
-    case PlanAction::kUpdate: return "update";
-    case PlanAction::kDelete: return "delete";
-    case PlanAction::kUnchanged: return "unchanged";
+    case PlanAction::kCreate:
+      return "create";
+    case PlanAction::kUpdate:
+      return "update";
+    case PlanAction::kDelete:
+      return "delete";
+    case PlanAction::kUnchanged:
+      return "unchanged";
   }
   return "unchanged";
 }
@@ -87,15 +91,16 @@ Result<ApplyResult> Apply(store::Store& store, const KindRegistry& registry,
     const auto& obj = d.body.get_object();
     auto kind_it = obj.find("kind");
     if (kind_it == obj.end() || !kind_it->value().is_string()) {
-      fail(d, "", "", InvalidArgument("is required: one of " + Join(registry.Names(), ", "), "kind"));
+      fail(d, "", "",
+           InvalidArgument("is required: one of " + Join(registry.Names(), ", "), "kind"));
       continue;
     }
     std::string kind(kind_it->value().get_string());
     const KindHandler* h = registry.Find(kind);
     if (!h) {
       fail(d, kind, "",
-           InvalidArgument("unknown kind \"" + Abbreviate(kind) + "\"; known kinds: " +
-                               Join(registry.Names(), ", "),
+           InvalidArgument("unknown kind \"" + Abbreviate(kind) +
+                               "\"; known kinds: " + Join(registry.Names(), ", "),
                            "kind"));
       continue;
     }
@@ -183,8 +188,8 @@ Result<ApplyResult> Apply(store::Store& store, const KindRegistry& registry,
     for (size_t i = 0; i < ordered.size(); ++i) {
       const PlanItem& item = result.plan[i];
       if (item.action == PlanAction::kUnchanged) continue;
-      Status s = ordered[i]->handler->put(tx, actor, ordered[i]->spec,
-                                          item.action == PlanAction::kCreate);
+      Status s =
+          ordered[i]->handler->put(tx, actor, ordered[i]->spec, item.action == PlanAction::kCreate);
       if (!s.ok()) {
         fail(*ordered[i]->source, item.kind, item.key, s);
         return s;

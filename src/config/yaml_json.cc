@@ -75,17 +75,29 @@ Result<json::value> NodeToJson(const YAML::Node& n, int depth) {
 
 void Emit(YAML::Emitter& out, const json::value& v) {
   switch (v.kind()) {
-    case json::kind::null: out << YAML::Null; break;
-    case json::kind::bool_: out << v.get_bool(); break;
-    case json::kind::int64: out << v.get_int64(); break;
-    case json::kind::uint64: out << v.get_uint64(); break;
-    case json::kind::double_: out << v.get_double(); break;
+    case json::kind::null:
+      out << YAML::Null;
+      break;
+    case json::kind::bool_:
+      out << v.get_bool();
+      break;
+    case json::kind::int64:
+      out << v.get_int64();
+      break;
+    case json::kind::uint64:
+      out << v.get_uint64();
+      break;
+    case json::kind::double_:
+      out << v.get_double();
+      break;
     case json::kind::string: {
       std::string s(v.get_string());
       // Quote strings that a reader would take for another type.
       json::value reread = ScalarToJson(YAML::Node(s));
-      if (!reread.is_string() || s.empty()) out << YAML::DoubleQuoted << s;
-      else out << s;
+      if (!reread.is_string() || s.empty())
+        out << YAML::DoubleQuoted << s;
+      else
+        out << s;
       break;
     }
     case json::kind::array:

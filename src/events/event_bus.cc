@@ -61,7 +61,8 @@ Status EventBus::DeliverTo(const Subscriber& s) {
     std::vector<Event> batch;
     PLATOPS_RETURN_IF_ERROR(store_.Read([&](store::Tx& tx) -> Status {
       PLATOPS_ASSIGN_OR_RETURN(
-          auto row, tx.QueryOne("SELECT last_seq FROM event_cursors WHERE subscriber = $1", {s.name}));
+          auto row,
+          tx.QueryOne("SELECT last_seq FROM event_cursors WHERE subscriber = $1", {s.name}));
       cursor = row ? row->Int(0) : 0;
       EventQuery q;
       q.after_seq = cursor;

@@ -24,7 +24,8 @@ class EventBusTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(*s);
     auto migrations = EventLog::Migrations();
-    migrations.push_back({"test", 1, "CREATE TABLE reactions (seq INTEGER PRIMARY KEY, action TEXT)"});
+    migrations.push_back(
+        {"test", 1, "CREATE TABLE reactions (seq INTEGER PRIMARY KEY, action TEXT)"});
     ASSERT_TRUE(store_->Migrate(migrations).ok());
   }
   void TearDown() override {
@@ -32,21 +33,26 @@ class EventBusTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
   void Append(const std::string& action) {
-    ASSERT_TRUE(store_->Write([&](store::Tx& tx) -> Status {
-                         return log_.Append(tx, {"system", action, "thing", "1", "{}"}).status();
-                       }).ok());
+    ASSERT_TRUE(store_
+                    ->Write([&](store::Tx& tx) -> Status {
+                      return log_.Append(tx, {"system", action, "thing", "1", "{}"}).status();
+                    })
+                    .ok());
   }
   static Status Record(store::Tx& tx, const Event& e) {
-    return tx.Exec("INSERT INTO reactions (seq, action) VALUES ($1, $2)", {e.seq, e.action}).status();
+    return tx.Exec("INSERT INTO reactions (seq, action) VALUES ($1, $2)", {e.seq, e.action})
+        .status();
   }
   std::vector<std::string> Reactions() {
     std::vector<std::string> out;
-    EXPECT_TRUE(store_->Read([&](store::Tx& tx) -> Status {
-                         PLATOPS_ASSIGN_OR_RETURN(auto rows,
-                                                  tx.Query("SELECT action FROM reactions ORDER BY seq"));
-                         for (auto& r : rows) out.push_back(r.Text(0));
-                         return Status::Ok();
-                       }).ok());
+    EXPECT_TRUE(store_
+                    ->Read([&](store::Tx& tx) -> Status {
+                      PLATOPS_ASSIGN_OR_RETURN(
+                          auto rows, tx.Query("SELECT action FROM reactions ORDER BY seq"));
+                      for (auto& r : rows) out.push_back(r.Text(0));
+                      return Status::Ok();
+                    })
+                    .ok());
     return out;
   }
 

@@ -68,7 +68,8 @@ std::string EventLog::ComputeHash(const Event& e) {
 }
 
 Result<int64_t> EventLog::Append(store::Tx& tx, const EventDraft& draft) const {
-  PLATOPS_ASSIGN_OR_RETURN(auto last, tx.QueryOne("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"));
+  PLATOPS_ASSIGN_OR_RETURN(auto last,
+                           tx.QueryOne("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"));
   Event e;
   e.seq = last ? last->Int(0) + 1 : 1;
   e.prev_hash = last ? last->Text(1) : kGenesisHash;
@@ -101,7 +102,8 @@ Result<std::vector<Event>> EventLog::List(store::Tx& tx, const EventQuery& q) co
     sql += " AND subject_id = $" + std::to_string(params.size());
   }
   if (!q.action_prefix.empty()) {
-    // Prefix match without LIKE, whose escaping and case rules differ between SQLite and PostgreSQL.
+    // Prefix match without LIKE, whose escaping and case rules differ between SQLite and
+    // PostgreSQL.
     params.emplace_back(q.action_prefix);
     sql += " AND substr(action, 1, " + std::to_string(q.action_prefix.size()) + ") = $" +
            std::to_string(params.size());
@@ -116,7 +118,8 @@ Result<std::vector<Event>> EventLog::List(store::Tx& tx, const EventQuery& q) co
 }
 
 Result<int64_t> EventLog::LastSeq(store::Tx& tx) const {
-  PLATOPS_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT seq FROM events ORDER BY seq DESC LIMIT 1"));
+  PLATOPS_ASSIGN_OR_RETURN(auto row,
+                           tx.QueryOne("SELECT seq FROM events ORDER BY seq DESC LIMIT 1"));
   return row ? row->Int(0) : int64_t{0};
 }
 
@@ -128,10 +131,10 @@ Result<VerifyReport> EventLog::Verify(store::Store& store) const {
   while (!report.first_broken_seq) {
     std::vector<Event> page;
     Status st = store.Read([&](store::Tx& tx) -> Status {
-      PLATOPS_ASSIGN_OR_RETURN(
-          auto rows, tx.Query(std::string("SELECT ") + kColumns +
-                                  " FROM events WHERE seq >= $1 ORDER BY seq LIMIT $2",
-                              {expected_seq, kPage}));
+      PLATOPS_ASSIGN_OR_RETURN(auto rows,
+                               tx.Query(std::string("SELECT ") + kColumns +
+                                            " FROM events WHERE seq >= $1 ORDER BY seq LIMIT $2",
+                                        {expected_seq, kPage}));
       for (const auto& r : rows) page.push_back(FromRow(r));
       return Status::Ok();
     });

@@ -37,8 +37,8 @@ struct EventDraft {
 };
 
 struct EventQuery {
-  std::string subject_type;  // empty: any
-  std::string subject_id;    // empty: any
+  std::string subject_type;   // empty: any
+  std::string subject_id;     // empty: any
   std::string action_prefix;  // empty: any
   int64_t after_seq = 0;
   int limit = 100;  // 1..1000

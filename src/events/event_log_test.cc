@@ -30,9 +30,10 @@ class EventLogTest : public ::testing::Test {
     for (int i = 0; i < n; ++i) {
       ASSERT_TRUE(store_
                       ->Write([&](store::Tx& tx) -> Status {
-                        return log_.Append(tx, {"alice", "service.created", "service",
-                                                "svc-" + std::to_string(i % 3),
-                                                R"({"n":)" + std::to_string(i) + "}"})
+                        return log_
+                            .Append(tx, {"alice", "service.created", "service",
+                                         "svc-" + std::to_string(i % 3),
+                                         R"({"n":)" + std::to_string(i) + "}"})
                             .status();
                       })
                       .ok());
@@ -49,10 +50,12 @@ class EventLogTest : public ::testing::Test {
 TEST_F(EventLogTest, AppendChainsHashes) {
   AppendN(5);
   std::vector<Event> all;
-  ASSERT_TRUE(store_->Read([&](store::Tx& tx) -> Status {
-                       PLATOPS_ASSIGN_OR_RETURN(all, log_.List(tx, {}));
-                       return Status::Ok();
-                     }).ok());
+  ASSERT_TRUE(store_
+                  ->Read([&](store::Tx& tx) -> Status {
+                    PLATOPS_ASSIGN_OR_RETURN(all, log_.List(tx, {}));
+                    return Status::Ok();
+                  })
+                  .ok());
   ASSERT_EQ(all.size(), 5u);
   EXPECT_EQ(all[0].seq, 1);
   EXPECT_EQ(all[0].prev_hash, EventLog::kGenesisHash);
@@ -69,15 +72,17 @@ TEST_F(EventLogTest, AppendChainsHashes) {
 TEST_F(EventLogTest, ListFilters) {
   AppendN(9);
   std::vector<Event> got;
-  ASSERT_TRUE(store_->Read([&](store::Tx& tx) -> Status {
-                       EventQuery q;
-                       q.subject_type = "service";
-                       q.subject_id = "svc-1";
-                       q.after_seq = 2;
-                       q.limit = 2;
-                       PLATOPS_ASSIGN_OR_RETURN(got, log_.List(tx, q));
-                       return Status::Ok();
-                     }).ok());
+  ASSERT_TRUE(store_
+                  ->Read([&](store::Tx& tx) -> Status {
+                    EventQuery q;
+                    q.subject_type = "service";
+                    q.subject_id = "svc-1";
+                    q.after_seq = 2;
+                    q.limit = 2;
+                    PLATOPS_ASSIGN_OR_RETURN(got, log_.List(tx, q));
+                    return Status::Ok();
+                  })
+                  .ok());
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0].seq, 5);
   EXPECT_EQ(got[1].seq, 8);
@@ -99,9 +104,12 @@ TEST_F(EventLogTest, RolledBackAppendLeavesNoEvent) {
 
 TEST_F(EventLogTest, VerifyFindsEditedRow) {
   AppendN(6);
-  ASSERT_TRUE(store_->Write([&](store::Tx& tx) -> Status {
-                       return tx.Exec("UPDATE events SET payload = '{\"n\":99}' WHERE seq = 4").status();
-                     }).ok());
+  ASSERT_TRUE(
+      store_
+          ->Write([&](store::Tx& tx) -> Status {
+            return tx.Exec("UPDATE events SET payload = '{\"n\":99}' WHERE seq = 4").status();
+          })
+          .ok());
   auto report = log_.Verify(*store_);
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->checked, 3);
@@ -111,9 +119,11 @@ TEST_F(EventLogTest, VerifyFindsEditedRow) {
 
 TEST_F(EventLogTest, VerifyFindsDeletedRow) {
   AppendN(6);
-  ASSERT_TRUE(store_->Write([&](store::Tx& tx) -> Status {
-                       return tx.Exec("DELETE FROM events WHERE seq = 3").status();
-                     }).ok());
+  ASSERT_TRUE(store_
+                  ->Write([&](store::Tx& tx) -> Status {
+                    return tx.Exec("DELETE FROM events WHERE seq = 3").status();
+                  })
+                  .ok());
   auto report = log_.Verify(*store_);
   ASSERT_TRUE(report.ok());
   ASSERT_TRUE(report->first_broken_seq.has_value());

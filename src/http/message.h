@@ -21,7 +21,9 @@ Method ParseMethod(std::string_view name);
 // Case-insensitive header list in arrival order.
 class Headers {
  public:
-  void Add(std::string name, std::string value) { items_.emplace_back(std::move(name), std::move(value)); }
+  void Add(std::string name, std::string value) {
+    items_.emplace_back(std::move(name), std::move(value));
+  }
   // Replaces every header of that name.
   void Set(std::string name, std::string value);
   std::optional<std::string_view> Get(std::string_view name) const;
@@ -33,8 +35,8 @@ class Headers {
 
 struct Request {
   Method method = Method::kGet;
-  std::string target;  // as received: path and query
-  std::string path;    // percent-decoded path, without query
+  std::string target;                             // as received: path and query
+  std::string path;                               // percent-decoded path, without query
   std::multimap<std::string, std::string> query;  // decoded query parameters
   Headers headers;
   std::string body;

@@ -31,7 +31,7 @@ class Router {
     std::string route;                 // the matched template
     std::map<std::string, std::string> params;
     bool run_inline = false;
-    std::vector<Method> allowed;       // for 405's Allow header
+    std::vector<Method> allowed;  // for 405's Allow header
   };
   // `path` as received, percent-encoded and without the query; each segment is decoded before it
   // is compared, so "%2F" stays inside a parameter.

@@ -40,8 +40,10 @@ Result<User> UserFromJson(const json::value& v, const std::string& path) {
   if (auto s = r.String("time_zone")) u.time_zone = *s;
   if (auto s = r.String("role")) {
     auto role = ParseRole(*s);
-    if (!role.ok()) r.Fail("role", role.status().message());
-    else u.role = *role;
+    if (!role.ok())
+      r.Fail("role", role.status().message());
+    else
+      u.role = *role;
   }
   if (auto n = r.Int("version")) u.version = *n;
   r.Ignore("created_at");

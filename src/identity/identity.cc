@@ -16,10 +16,14 @@ namespace json = boost::json;
 
 std::string_view RoleName(Role role) {
   switch (role) {
-    case Role::kViewer: return "viewer";
-    case Role::kResponder: return "responder";
-    case Role::kOperator: return "operator";
-    case Role::kAdmin: return "admin";
+    case Role::kViewer:
+      return "viewer";
+    case Role::kResponder:
+      return "responder";
+    case Role::kOperator:
+      return "operator";
+    case Role::kAdmin:
+      return "admin";
   }
   return "viewer";
 }
@@ -49,7 +53,8 @@ bool IsName(std::string_view s) {
   return true;
 }
 
-constexpr const char* kUserColumns = "name, email, time_zone, role, version, created_at, updated_at";
+constexpr const char* kUserColumns =
+    "name, email, time_zone, role, version, created_at, updated_at";
 constexpr const char* kTokenColumns =
     "id, name, user_name, role, created_at, expires_at, last_used_at, revoked_at";
 
@@ -94,18 +99,17 @@ Token TokenFromRow(const store::Row& r) {
 
 Status ValidateUser(const User& u) {
   if (!IsName(u.name))
-    return InvalidArgument("must match ^[a-z0-9][a-z0-9._-]{0,62}$, got \"" + Abbreviate(u.name) +
-                               "\"",
-                           "name");
+    return InvalidArgument(
+        "must match ^[a-z0-9][a-z0-9._-]{0,62}$, got \"" + Abbreviate(u.name) + "\"", "name");
   if (u.email.size() > 254 || std::count(u.email.begin(), u.email.end(), '@') != 1 ||
       u.email.front() == '@' || u.email.back() == '@')
-    return InvalidArgument("must be an email address like ops@example.com, got \"" +
-                               Abbreviate(u.email) + "\"",
-                           "email");
+    return InvalidArgument(
+        "must be an email address like ops@example.com, got \"" + Abbreviate(u.email) + "\"",
+        "email");
   if (!IsValidTimeZone(u.time_zone))
-    return InvalidArgument("must be an IANA time zone like Europe/Berlin, got \"" +
-                               Abbreviate(u.time_zone) + "\"",
-                           "time_zone");
+    return InvalidArgument(
+        "must be an IANA time zone like Europe/Berlin, got \"" + Abbreviate(u.time_zone) + "\"",
+        "time_zone");
   return Status::Ok();
 }
 
@@ -139,10 +143,11 @@ CREATE INDEX tokens_user ON tokens (user_name);
 )sql"}};
 }
 
-Result<std::optional<User>> IdentityService::FindUser(store::Tx& tx, const std::string& name) const {
+Result<std::optional<User>> IdentityService::FindUser(store::Tx& tx,
+                                                      const std::string& name) const {
   PLATOPS_ASSIGN_OR_RETURN(
-      auto row, tx.QueryOne(std::string("SELECT ") + kUserColumns + " FROM users WHERE name = $1",
-                            {name}));
+      auto row,
+      tx.QueryOne(std::string("SELECT ") + kUserColumns + " FROM users WHERE name = $1", {name}));
   if (!row) return std::optional<User>();
   return std::optional<User>(UserFromRow(*row));
 }
@@ -185,25 +190,31 @@ Result<User> IdentityService::PutUser(store::Tx& tx, const std::string& actor, U
     payload["changes"] = std::move(changes);
     ev.payload = JsonToString(payload);
   }
-  store::Params params{user.name, user.email, user.time_zone, std::string(RoleName(user.role)),
-                       user.version, FormatRfc3339(user.created_at), FormatRfc3339(user.updated_at)};
+  store::Params params{user.name,
+                       user.email,
+                       user.time_zone,
+                       std::string(RoleName(user.role)),
+                       user.version,
+                       FormatRfc3339(user.created_at),
+                       FormatRfc3339(user.updated_at)};
   if (create) {
     PLATOPS_RETURN_IF_ERROR(tx.Exec("INSERT INTO users (name, email, time_zone, role, version, "
                                     "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                                     params)
                                 .status());
   } else {
-    PLATOPS_RETURN_IF_ERROR(tx.Exec("UPDATE users SET email = $2, time_zone = $3, role = $4, "
-                                    "version = $5, created_at = $6, updated_at = $7 WHERE name = $1",
-                                    params)
-                                .status());
+    PLATOPS_RETURN_IF_ERROR(
+        tx.Exec("UPDATE users SET email = $2, time_zone = $3, role = $4, "
+                "version = $5, created_at = $6, updated_at = $7 WHERE name = $1",
+                params)
+            .status());
     // A token never holds more than its user: lowering a user's role lowers their tokens.
     for (Role higher : {Role::kResponder, Role::kOperator, Role::kAdmin}) {
       if (higher <= user.role) continue;
-      PLATOPS_RETURN_IF_ERROR(tx.Exec("UPDATE tokens SET role = $2 WHERE user_name = $1 AND role = $3",
-                                      {user.name, std::string(RoleName(user.role)),
-                                       std::string(RoleName(higher))})
-                                  .status());
+      PLATOPS_RETURN_IF_ERROR(
+          tx.Exec("UPDATE tokens SET role = $2 WHERE user_name = $1 AND role = $3",
+                  {user.name, std::string(RoleName(user.role)), std::string(RoleName(higher))})
+              .status());
     }
     std::lock_guard lock(cache_mu_);
     cache_.clear();
@@ -212,7 +223,8 @@ Result<User> IdentityService::PutUser(store::Tx& tx, const std::string& actor, U
   return user;
 }
 
-Status IdentityService::DeleteUser(store::Tx& tx, const std::string& actor, const std::string& name) {
+Status IdentityService::DeleteUser(store::Tx& tx, const std::string& actor,
+                                   const std::string& name) {
   PLATOPS_ASSIGN_OR_RETURN(auto existing, FindUser(tx, name));
   if (!existing) return NotFound("user \"" + name + "\" not found");
   for (const auto& guard : delete_guards_) PLATOPS_RETURN_IF_ERROR(guard(tx, name));
@@ -249,10 +261,10 @@ Result<User> IdentityService::GetUser(const std::string& name) const {
 Result<Page<User>> IdentityService::ListUsers(const std::string& cursor, int limit) const {
   Page<User> page;
   PLATOPS_RETURN_IF_ERROR(store_.Read([&](store::Tx& tx) -> Status {
-    PLATOPS_ASSIGN_OR_RETURN(
-        auto rows, tx.Query(std::string("SELECT ") + kUserColumns +
-                                " FROM users WHERE name > $1 ORDER BY name LIMIT $2",
-                            {cursor, static_cast<int64_t>(limit) + 1}));
+    PLATOPS_ASSIGN_OR_RETURN(auto rows,
+                             tx.Query(std::string("SELECT ") + kUserColumns +
+                                          " FROM users WHERE name > $1 ORDER BY name LIMIT $2",
+                                      {cursor, static_cast<int64_t>(limit) + 1}));
     for (const auto& r : rows) page.items.push_back(UserFromRow(r));
     return Status::Ok();
   }));
@@ -338,7 +350,8 @@ Status IdentityService::RevokeToken(const std::string& actor, const std::string&
         auto rows, tx.Query(std::string("SELECT ") + kTokenColumns +
                                 " FROM tokens WHERE (id = $1 OR name = $1) AND revoked_at IS NULL",
                             {id_or_name}));
-    if (rows.empty()) return NotFound("no active token with id or name \"" + Abbreviate(id_or_name) + "\"");
+    if (rows.empty())
+      return NotFound("no active token with id or name \"" + Abbreviate(id_or_name) + "\"");
     if (rows.size() > 1)
       return Conflict("several active tokens are named \"" + id_or_name + "\"; revoke by id");
     Token t = TokenFromRow(rows[0]);
@@ -414,8 +427,9 @@ Result<Principal> IdentityService::Authenticate(const std::string& secret) {
   if (write_last_used) {
     // Best effort and at most once a minute per token: a busy store must not fail the request.
     Status st = store_.Write([&](store::Tx& tx) -> Status {
-      return tx.Exec("UPDATE tokens SET last_used_at = $2 WHERE id = $1",
-                     {principal->token_id, FormatRfc3339(now)})
+      return tx
+          .Exec("UPDATE tokens SET last_used_at = $2 WHERE id = $1",
+                {principal->token_id, FormatRfc3339(now)})
           .status();
     });
     (void)st;

@@ -4,8 +4,8 @@
 // Thread-safety: IdentityService is thread-safe.
 
 #include <chrono>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -25,8 +25,8 @@ std::string_view RoleName(Role role);
 Result<Role> ParseRole(std::string_view name);
 
 struct User {
-  std::string name;       // ^[a-z0-9][a-z0-9._-]{0,62}$, the key
-  std::string email;      // required, must contain one '@'
+  std::string name;               // ^[a-z0-9][a-z0-9._-]{0,62}$, the key
+  std::string email;              // required, must contain one '@'
   std::string time_zone = "UTC";  // IANA name
   Role role = Role::kViewer;
   int64_t version = 0;

@@ -45,18 +45,21 @@ TEST_F(IdentityTest, GeneratedTokenIs256BitAndStoredHashed) {
   const std::string& s = **secret;
   EXPECT_EQ(s.size(), 4u + 64u);
   int found = 0;
-  ASSERT_TRUE(db_.store().Read([&](store::Tx& tx) -> Status {
-                PLATOPS_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT hash FROM tokens"));
-                for (auto& r : rows) found += r.Text(0) == s;
-                return Status::Ok();
-              }).ok());
+  ASSERT_TRUE(db_.store()
+                  .Read([&](store::Tx& tx) -> Status {
+                    PLATOPS_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT hash FROM tokens"));
+                    for (auto& r : rows) found += r.Text(0) == s;
+                    return Status::Ok();
+                  })
+                  .ok());
   EXPECT_EQ(found, 0);
 }
 
 TEST_F(IdentityTest, ExpiryAndRevocation) {
-  ASSERT_TRUE(identity_.CreateUser("admin", {.name = "ci", .email = "ci@example.com",
-                                             .role = Role::kOperator})
-                  .ok());
+  ASSERT_TRUE(
+      identity_
+          .CreateUser("admin", {.name = "ci", .email = "ci@example.com", .role = Role::kOperator})
+          .ok());
   auto tok = identity_.CreateToken("admin", "ci", "deploy", Role::kOperator, 1h);
   ASSERT_TRUE(tok.ok());
   EXPECT_TRUE(identity_.Authenticate(tok->secret).ok());
@@ -78,14 +81,15 @@ TEST_F(IdentityTest, TokenRoleCannotExceedUserRole) {
 }
 
 TEST_F(IdentityTest, LoweringUserRoleLowersTokens) {
-  ASSERT_TRUE(identity_.CreateUser("admin", {.name = "op", .email = "op@example.com",
-                                             .role = Role::kOperator})
-                  .ok());
+  ASSERT_TRUE(
+      identity_
+          .CreateUser("admin", {.name = "op", .email = "op@example.com", .role = Role::kOperator})
+          .ok());
   auto tok = identity_.CreateToken("admin", "op", "t", Role::kOperator, std::nullopt);
-  ASSERT_TRUE(identity_.UpdateUser("admin", {.name = "op", .email = "op@example.com",
-                                             .role = Role::kViewer},
-                                   1)
-                  .ok());
+  ASSERT_TRUE(
+      identity_
+          .UpdateUser("admin", {.name = "op", .email = "op@example.com", .role = Role::kViewer}, 1)
+          .ok());
   auto p = identity_.Authenticate(tok->secret);
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(p->role, Role::kViewer);
@@ -108,7 +112,8 @@ TEST_F(IdentityTest, LastUsedIsRecordedAtMostOncePerMinute) {
 }
 
 TEST_F(IdentityTest, UserValidation) {
-  EXPECT_EQ(identity_.CreateUser("a", {.name = "Bad Name", .email = "x@y"}).status().field(), "name");
+  EXPECT_EQ(identity_.CreateUser("a", {.name = "Bad Name", .email = "x@y"}).status().field(),
+            "name");
   EXPECT_EQ(identity_.CreateUser("a", {.name = "ok", .email = "nope"}).status().field(), "email");
   EXPECT_EQ(identity_.CreateUser("a", {.name = "ok", .email = "a@b", .time_zone = "Mars/Base"})
                 .status()

@@ -20,9 +20,12 @@ namespace {
 using Setter = std::function<Status(const std::string& value, ServerConfig& c)>;
 
 Status ParseBool(const std::string& v, bool& out) {
-  if (v == "true" || v == "1" || v == "yes") out = true;
-  else if (v == "false" || v == "0" || v == "no") out = false;
-  else return InvalidArgument("must be true or false, got \"" + Abbreviate(v) + "\"");
+  if (v == "true" || v == "1" || v == "yes")
+    out = true;
+  else if (v == "false" || v == "0" || v == "no")
+    out = false;
+  else
+    return InvalidArgument("must be true or false, got \"" + Abbreviate(v) + "\"");
   return Status::Ok();
 }
 
@@ -53,20 +56,38 @@ struct Option {
 const std::vector<Option>& Options() {
   static const std::vector<Option> kOptions = {
       {"data_dir", "PLATOPS_DATA_DIR",
-       [](const std::string& v, ServerConfig& c) { c.data_dir = v; return Status::Ok(); }},
+       [](const std::string& v, ServerConfig& c) {
+         c.data_dir = v;
+         return Status::Ok();
+       }},
       {"listen", "PLATOPS_LISTEN",
-       [](const std::string& v, ServerConfig& c) { c.listen = v; return Status::Ok(); }},
-      {"demo", "PLATOPS_DEMO", [](const std::string& v, ServerConfig& c) { return ParseBool(v, c.demo); }},
+       [](const std::string& v, ServerConfig& c) {
+         c.listen = v;
+         return Status::Ok();
+       }},
+      {"demo", "PLATOPS_DEMO",
+       [](const std::string& v, ServerConfig& c) { return ParseBool(v, c.demo); }},
       {"demo_dir", "PLATOPS_DEMO_DIR",
-       [](const std::string& v, ServerConfig& c) { c.demo_dir = v; return Status::Ok(); }},
+       [](const std::string& v, ServerConfig& c) {
+         c.demo_dir = v;
+         return Status::Ok();
+       }},
       {"log.format", "PLATOPS_LOG_FORMAT",
-       [](const std::string& v, ServerConfig& c) { c.log.format = v; return Status::Ok(); }},
+       [](const std::string& v, ServerConfig& c) {
+         c.log.format = v;
+         return Status::Ok();
+       }},
       {"log.level", "PLATOPS_LOG_LEVEL",
-       [](const std::string& v, ServerConfig& c) { c.log.level = v; return Status::Ok(); }},
+       [](const std::string& v, ServerConfig& c) {
+         c.log.level = v;
+         return Status::Ok();
+       }},
       {"log.access_log", "PLATOPS_LOG_ACCESS",
        [](const std::string& v, ServerConfig& c) { return ParseBool(v, c.log.access_log); }},
       {"http.io_threads", "PLATOPS_HTTP_IO_THREADS",
-       [](const std::string& v, ServerConfig& c) { return ParseInt(v, c.http.io_threads, 0, 256); }},
+       [](const std::string& v, ServerConfig& c) {
+         return ParseInt(v, c.http.io_threads, 0, 256);
+       }},
       {"http.worker_threads", "PLATOPS_HTTP_WORKER_THREADS",
        [](const std::string& v, ServerConfig& c) {
          return ParseInt(v, c.http.worker_threads, 0, 1024);
@@ -90,9 +111,15 @@ const std::vector<Option>& Options() {
       {"http.shutdown_grace", "PLATOPS_HTTP_SHUTDOWN_GRACE",
        [](const std::string& v, ServerConfig& c) { return ParseMs(v, c.http.shutdown_grace); }},
       {"tls.cert_file", "PLATOPS_TLS_CERT_FILE",
-       [](const std::string& v, ServerConfig& c) { c.tls.cert_file = v; return Status::Ok(); }},
+       [](const std::string& v, ServerConfig& c) {
+         c.tls.cert_file = v;
+         return Status::Ok();
+       }},
       {"tls.key_file", "PLATOPS_TLS_KEY_FILE",
-       [](const std::string& v, ServerConfig& c) { c.tls.key_file = v; return Status::Ok(); }},
+       [](const std::string& v, ServerConfig& c) {
+         c.tls.key_file = v;
+         return Status::Ok();
+       }},
       {"store.readers", "PLATOPS_STORE_READERS",
        [](const std::string& v, ServerConfig& c) { return ParseInt(v, c.store.readers, 1, 64); }},
       {"store.busy_timeout", "PLATOPS_STORE_BUSY_TIMEOUT",
@@ -105,8 +132,8 @@ const std::vector<Option>& Options() {
 
 Status Walk(const YAML::Node& node, const std::string& prefix, ServerConfig& c) {
   for (const auto& kv : node) {
-    std::string key = prefix.empty() ? kv.first.as<std::string>()
-                                     : prefix + "." + kv.first.as<std::string>();
+    std::string key =
+        prefix.empty() ? kv.first.as<std::string>() : prefix + "." + kv.first.as<std::string>();
     if (kv.second.IsMap()) {
       PLATOPS_RETURN_IF_ERROR(Walk(kv.second, key, c));
       continue;
@@ -169,9 +196,8 @@ std::map<std::string, std::string> ProcessEnvironment() {
 
 Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen) {
   auto bad = [&] {
-    return InvalidArgument("must be HOST:PORT like 127.0.0.1:9470, got \"" + Abbreviate(listen) +
-                               "\"",
-                           "listen");
+    return InvalidArgument(
+        "must be HOST:PORT like 127.0.0.1:9470, got \"" + Abbreviate(listen) + "\"", "listen");
   };
   size_t colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0) return bad();
@@ -198,7 +224,8 @@ Status Validate(const ServerConfig& c) {
     return InvalidArgument("set both tls.cert_file and tls.key_file, or neither", "tls");
   for (const auto* f : {&c.tls.cert_file, &c.tls.key_file})
     if (!f->empty() && !std::filesystem::exists(*f))
-      return InvalidArgument("file not found: " + *f, f == &c.tls.cert_file ? "tls.cert_file" : "tls.key_file");
+      return InvalidArgument("file not found: " + *f,
+                             f == &c.tls.cert_file ? "tls.cert_file" : "tls.key_file");
   if (c.http.read_timeout.count() < 100)
     return InvalidArgument("must be at least 100ms", "http.read_timeout");
   if (!c.bootstrap_token.empty() && c.bootstrap_token.size() < 16)

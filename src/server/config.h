@@ -30,10 +30,10 @@ struct ServerConfig {
   } log;
 
   struct Http {
-    int io_threads = 0;      // 0: number of cores
-    int worker_threads = 0;  // 0: 2 x cores, at least 4
-    size_t max_body_bytes = 8 * 1024 * 1024;  // 413 above. Env PLATOPS_HTTP_MAX_BODY_BYTES.
-    size_t max_header_bytes = 64 * 1024;      // 431 above
+    int io_threads = 0;                             // 0: number of cores
+    int worker_threads = 0;                         // 0: 2 x cores, at least 4
+    size_t max_body_bytes = 8 * 1024 * 1024;        // 413 above. Env PLATOPS_HTTP_MAX_BODY_BYTES.
+    size_t max_header_bytes = 64 * 1024;            // 431 above
     std::chrono::milliseconds read_timeout{30000};  // a whole request must arrive in this
     std::chrono::milliseconds idle_timeout{60000};  // idle keep-alive connections closed after
     int max_connections = 1024;
@@ -46,8 +46,8 @@ struct ServerConfig {
   } tls;
 
   struct Store {
-    int readers = 4;                                // reader connections, 1..64
-    std::chrono::milliseconds busy_timeout{5000};   // wait for a lock held by another process
+    int readers = 4;                               // reader connections, 1..64
+    std::chrono::milliseconds busy_timeout{5000};  // wait for a lock held by another process
     bool sync_full = true;  // fsync every commit (power-loss safe); false: crash-safe only
   } store;
 

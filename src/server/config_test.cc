@@ -45,8 +45,9 @@ TEST(ConfigTest, ShippedExampleIsTheDefaultFile) {
 
 TEST(ConfigTest, FileThenEnvironment) {
   testing::TempDir dir;
-  auto c = LoadConfigFile(Write(dir, "listen: 0.0.0.0:8080\nhttp:\n  read_timeout: 5s\n"
-                                     "store:\n  readers: 8\n"));
+  auto c = LoadConfigFile(Write(dir,
+                                "listen: 0.0.0.0:8080\nhttp:\n  read_timeout: 5s\n"
+                                "store:\n  readers: 8\n"));
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->listen, "0.0.0.0:8080");
   EXPECT_EQ(c->http.read_timeout, 5s);

@@ -39,8 +39,8 @@ Result<std::unique_ptr<Core>> Core::Open(const std::string& data_dir,
   core->bus_ = std::make_unique<events::EventBus>(*core->store_, core->log_);
   core->log_.SetCommitListener([bus = core->bus_.get()] { bus->Notify(); });
   core->identity_ = std::make_unique<identity::IdentityService>(*core->store_, core->log_, clock);
-  core->catalog_ = std::make_unique<catalog::CatalogService>(*core->store_, core->log_, clock,
-                                                             *core->identity_);
+  core->catalog_ =
+      std::make_unique<catalog::CatalogService>(*core->store_, core->log_, clock, *core->identity_);
   identity::RegisterKinds(core->kinds_, *core->identity_);
   catalog::RegisterKinds(core->kinds_, *core->catalog_);
   return core;

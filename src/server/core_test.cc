@@ -82,11 +82,15 @@ TEST(CoreTest, MigrationsAreRecordedOnce) {
   auto core = Core::Open(dir.path().string(), {}, nullptr, clock);
   ASSERT_TRUE(core.ok());
   int64_t n = 0;
-  ASSERT_TRUE((*core)->store().Read([&](store::Tx& tx) -> Status {
-                PLATOPS_ASSIGN_OR_RETURN(auto row, tx.QueryOne("SELECT count(*) FROM schema_migrations"));
-                n = row->Int(0);
-                return Status::Ok();
-              }).ok());
+  ASSERT_TRUE((*core)
+                  ->store()
+                  .Read([&](store::Tx& tx) -> Status {
+                    PLATOPS_ASSIGN_OR_RETURN(auto row,
+                                             tx.QueryOne("SELECT count(*) FROM schema_migrations"));
+                    n = row->Int(0);
+                    return Status::Ok();
+                  })
+                  .ok());
   EXPECT_EQ(n, static_cast<int64_t>(AllMigrations().size()));
 }
 
@@ -195,7 +199,8 @@ team: core
                  {.prune = true});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_TRUE(r->errors.empty()) << r->errors[0].status.ToString();
-  EXPECT_EQ(Plan(*r), "update Service/web depends_on\nunchanged Service/db\ndelete Service/legacy\n");
+  EXPECT_EQ(Plan(*r),
+            "update Service/web depends_on\nunchanged Service/db\ndelete Service/legacy\n");
   EXPECT_EQ(core_->catalog().GetService("legacy").status().code(), StatusCode::kNotFound);
   EXPECT_TRUE(core_->identity().GetUser("zoe").ok());
   EXPECT_TRUE(core_->catalog().GetTeam("core").ok());

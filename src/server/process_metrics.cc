@@ -53,24 +53,34 @@ double CpuSeconds() {
 }  // namespace
 
 void RegisterProcessMetrics(MetricsRegistry& metrics, const std::string& version) {
-  const double start = std::chrono::duration<double>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count();
+  const double start =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   metrics.Gauge("platops_build_info", "A metric with a constant 1 labelled by the build version.",
-                {"version"}, [version] { return Samples{{{version}, 1}}; });
-  metrics.Gauge("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
-                {}, [] { return Samples{{{}, CpuSeconds()}}; }, /*is_counter=*/true);
-  metrics.Gauge("process_resident_memory_bytes", "Resident memory size in bytes.", {},
-                [] { return Samples{{{}, ResidentBytes()}}; });
-  metrics.Gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.", {},
-                [] { return Samples{{{}, VirtualBytes()}}; });
-  metrics.Gauge("process_open_fds", "Number of open file descriptors.", {},
-                [] { return Samples{{{}, OpenFds()}}; });
-  metrics.Gauge("process_max_fds", "Maximum number of open file descriptors.", {},
-                [] { return Samples{{{}, MaxFds()}}; });
+                {"version"}, [version] {
+                  return Samples{{{version}, 1}};
+                });
+  metrics.Gauge(
+      "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", {},
+      [] {
+        return Samples{{{}, CpuSeconds()}};
+      },
+      /*is_counter=*/true);
+  metrics.Gauge("process_resident_memory_bytes", "Resident memory size in bytes.", {}, [] {
+    return Samples{{{}, ResidentBytes()}};
+  });
+  metrics.Gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.", {}, [] {
+    return Samples{{{}, VirtualBytes()}};
+  });
+  metrics.Gauge("process_open_fds", "Number of open file descriptors.", {}, [] {
+    return Samples{{{}, OpenFds()}};
+  });
+  metrics.Gauge("process_max_fds", "Maximum number of open file descriptors.", {}, [] {
+    return Samples{{{}, MaxFds()}};
+  });
   metrics.Gauge("process_start_time_seconds",
-                "Start time of the process since unix epoch in seconds.", {},
-                [start] { return Samples{{{}, start}}; });
+                "Start time of the process since unix epoch in seconds.", {}, [start] {
+                  return Samples{{{}, start}};
+                });
 }
 
 }  // namespace platops::server

@@ -47,17 +47,15 @@ int Serve(const ServerConfig& config) {
   }
   std::unique_ptr<Core> core = std::move(*core_or);
 
-  metrics.Gauge("platops_event_log_events", "Events in the event log (its last seq).", {},
-                [&core] {
-                  int64_t seq = 0;
-                  Status st = core->store().Read([&](store::Tx& tx) -> Status {
-                    PLATOPS_ASSIGN_OR_RETURN(seq, core->log().LastSeq(tx));
-                    return Status::Ok();
-                  });
-                  (void)st;
-                  return std::vector<std::pair<LabelValues, double>>{
-                      {{}, static_cast<double>(seq)}};
-                });
+  metrics.Gauge("platops_event_log_events", "Events in the event log (its last seq).", {}, [&core] {
+    int64_t seq = 0;
+    Status st = core->store().Read([&](store::Tx& tx) -> Status {
+      PLATOPS_ASSIGN_OR_RETURN(seq, core->log().LastSeq(tx));
+      return Status::Ok();
+    });
+    (void)st;
+    return std::vector<std::pair<LabelValues, double>>{{{}, static_cast<double>(seq)}};
+  });
 
   auto secret = core->identity().Bootstrap(
       config.bootstrap_token.empty() ? std::nullopt : std::optional(config.bootstrap_token));
@@ -94,8 +92,14 @@ int Serve(const ServerConfig& config) {
 
   std::atomic<bool> ready{false};
   http::Router router;
-  api::ApiDeps deps{core->store(), core->log(),   core->identity(), core->catalog(),
-                    core->kinds(), metrics,       clock,            [&ready] { return ready.load(); },
+  api::ApiDeps deps{core->store(),
+                    core->log(),
+                    core->identity(),
+                    core->catalog(),
+                    core->kinds(),
+                    metrics,
+                    clock,
+                    [&ready] { return ready.load(); },
                     PLATOPS_VERSION};
   api::RegisterApi(router, deps);
 
