@@ -128,7 +128,9 @@ TEST_F(ApiTest, AuthenticationAndRoles) {
       Call(http::Method::kPost, "/api/v1/services", R"({"slug":"x","name":"X","team":"core"})", op)
           .status,
       201);
-  // Identity writes need admin.
+  // Identity writes (users, teams, tokens) need admin.
+  EXPECT_EQ(Call(http::Method::kPost, "/api/v1/teams", R"({"slug":"t2","name":"T2"})", op).status,
+            403);
   EXPECT_EQ(
       Call(http::Method::kPost, "/api/v1/users", R"({"name":"z","email":"z@x.io"})", op).status,
       403);

@@ -36,6 +36,7 @@ void RegisterCatalogApi(http::Router& router, ApiDeps& deps) {
   CrudOps<catalog::Team> teams;
   teams.collection = "/api/v1/teams";
   teams.key_field = "slug";
+  teams.write_role = Role::kAdmin;  // teams belong to identity and access
   teams.decode = [](const json::value& v) { return catalog::TeamFromJson(v); };
   teams.encode = catalog::TeamToJson;
   teams.key = [](const catalog::Team& t) { return t.slug; };

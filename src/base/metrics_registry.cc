@@ -156,8 +156,13 @@ void MetricsRegistry::Gauge(const std::string& name, const std::string& help,
 
 std::string MetricsRegistry::Render() const {
   std::string out;
-  std::lock_guard lock(mu_);
-  for (const auto& g : gauges_) {
+  // Gauge functions may read the store: call them on a copy, without holding the lock.
+  std::vector<GaugeEntry> gauges;
+  {
+    std::lock_guard lock(mu_);
+    gauges = gauges_;
+  }
+  for (const auto& g : gauges) {
     AppendHeader(out, g.name, g.help, g.is_counter ? "counter" : "gauge");
     for (const auto& [labels, v] : g.fn()) {
       out += g.name;
@@ -165,6 +170,7 @@ std::string MetricsRegistry::Render() const {
       out += ' ' + FormatSampleValue(v) + '\n';
     }
   }
+  std::lock_guard lock(mu_);
   for (const auto& c : counters_) c->Render(out);
   for (const auto& h : histograms_) h->Render(out);
   return out;

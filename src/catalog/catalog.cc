@@ -561,8 +561,15 @@ Status CatalogService::DeleteService(store::Tx& tx, const std::string& actor,
     if (!force)
       return Conflict("service \"" + slug + "\" is a dependency of " + Join(slugs, ", ") +
                       "; remove those dependencies first or delete with force=true");
-    PLATOPS_RETURN_IF_ERROR(
-        tx.Exec("DELETE FROM service_dependencies WHERE depends_on = $1", {slug}).status());
+    // Each dependent loses the edge as an ordinary update: new version, its own event.
+    for (const auto& dependent_slug : slugs) {
+      PLATOPS_ASSIGN_OR_RETURN(auto dependent, FindService(tx, dependent_slug));
+      if (!dependent) continue;
+      Service updated = *dependent;
+      std::erase_if(updated.depends_on, [&](const Dependency& d) { return d.service == slug; });
+      PLATOPS_RETURN_IF_ERROR(
+          PutService(tx, actor, updated, std::nullopt, false, RefCheck::kDeferred).status());
+    }
   }
   for (const char* table : {"service_tags", "service_links", "service_dependencies"}) {
     PLATOPS_RETURN_IF_ERROR(

@@ -177,7 +177,22 @@ TEST_F(CatalogTest, DeleteRefusedWhileDependedOnUnlessForced) {
   EXPECT_TRUE(catalog_.GetService("db").ok());
   ASSERT_TRUE(catalog_.DeleteService("a", "db", true).ok());
   EXPECT_EQ(catalog_.GetService("db").status().code(), StatusCode::kNotFound);
-  EXPECT_TRUE(catalog_.GetService("api")->depends_on.empty());
+  // The dependent lost the edge as a versioned, audited update.
+  auto api = catalog_.GetService("api");
+  EXPECT_TRUE(api->depends_on.empty());
+  EXPECT_EQ(api->version, 2);
+  std::vector<events::Event> evs;
+  ASSERT_TRUE(db_.store()
+                  .Read([&](store::Tx& tx) -> Status {
+                    events::EventQuery q;
+                    q.subject_type = "service";
+                    q.subject_id = "api";
+                    PLATOPS_ASSIGN_OR_RETURN(evs, log_.List(tx, q));
+                    return Status::Ok();
+                  })
+                  .ok());
+  ASSERT_EQ(evs.size(), 2u);
+  EXPECT_EQ(evs[1].action, "service.updated");
   EXPECT_EQ(catalog_.DeleteTeam("a", "core").code(), StatusCode::kConflict);
 }
 

@@ -25,6 +25,7 @@ void RegisterKinds(config::KindRegistry& registry, CatalogService& catalog) {
   config::KindHandler team;
   team.kind = "Team";
   team.order = 20;
+  team.write_role = 4;  // admin: teams are identity and access
   team.decode = [](const json::value& doc, const std::string& path) -> Result<json::object> {
     PLATOPS_ASSIGN_OR_RETURN(Team t, TeamFromJson(doc, path));
     PLATOPS_RETURN_IF_ERROR(ValidateTeam(t).WithFieldPrefix(path));

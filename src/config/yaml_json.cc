@@ -19,8 +19,8 @@ namespace {
 
 json::value ScalarToJson(const YAML::Node& n) {
   const std::string& s = n.Scalar();
-  // yaml-cpp tags quoted scalars "!" and plain ones "?".
-  if (n.Tag() == "!") return json::value(s);
+  // yaml-cpp tags quoted scalars "!" and plain ones "?"; `!!str 5` is a string too.
+  if (n.Tag() == "!" || n.Tag() == "tag:yaml.org,2002:str") return json::value(s);
   if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
   if (s == "true" || s == "True" || s == "TRUE") return true;
   if (s == "false" || s == "False" || s == "FALSE") return false;
@@ -38,8 +38,15 @@ json::value ScalarToJson(const YAML::Node& n) {
   return json::value(s);
 }
 
-Result<json::value> NodeToJson(const YAML::Node& n, int depth) {
+// Aliases expand to copies, so a small document can describe a huge one ("billion laughs"):
+// stop at a node budget far above any real configuration.
+constexpr int64_t kMaxNodes = 1'000'000;
+
+Result<json::value> NodeToJson(const YAML::Node& n, int depth, int64_t& budget) {
   if (depth > 64) return InvalidArgument("YAML nested deeper than 64 levels");
+  if (--budget < 0)
+    return InvalidArgument("YAML expands to more than " + std::to_string(kMaxNodes) +
+                           " nodes (aliases included)");
   switch (n.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
@@ -49,7 +56,7 @@ Result<json::value> NodeToJson(const YAML::Node& n, int depth) {
     case YAML::NodeType::Sequence: {
       json::array arr;
       for (const auto& item : n) {
-        PLATOPS_ASSIGN_OR_RETURN(auto v, NodeToJson(item, depth + 1));
+        PLATOPS_ASSIGN_OR_RETURN(auto v, NodeToJson(item, depth + 1, budget));
         arr.push_back(std::move(v));
       }
       return json::value(std::move(arr));
@@ -64,7 +71,7 @@ Result<json::value> NodeToJson(const YAML::Node& n, int depth) {
         if (obj.contains(key))
           return InvalidArgument("line " + std::to_string(kv.first.Mark().line + 1) +
                                  ": duplicate key \"" + Abbreviate(key) + "\"");
-        PLATOPS_ASSIGN_OR_RETURN(auto v, NodeToJson(kv.second, depth + 1));
+        PLATOPS_ASSIGN_OR_RETURN(auto v, NodeToJson(kv.second, depth + 1, budget));
         obj[key] = std::move(v);
       }
       return json::value(std::move(obj));
@@ -130,9 +137,10 @@ Result<std::vector<json::value>> YamlToJson(std::string_view text) {
   if (!IsValidUtf8(text)) return InvalidArgument("YAML is not valid UTF-8");
   std::vector<json::value> out;
   try {
+    int64_t budget = kMaxNodes;
     for (const auto& node : YAML::LoadAll(std::string(text))) {
       if (node.IsNull()) continue;
-      PLATOPS_ASSIGN_OR_RETURN(auto v, NodeToJson(node, 0));
+      PLATOPS_ASSIGN_OR_RETURN(auto v, NodeToJson(node, 0, budget));
       out.push_back(std::move(v));
     }
   } catch (const YAML::Exception& e) {

@@ -41,6 +41,24 @@ TEST(YamlJsonTest, ErrorsNameTheLine) {
   EXPECT_NE(dup.status().message().find("duplicate key"), std::string::npos);
 }
 
+TEST(YamlJsonTest, AliasBombIsRefused) {
+  std::string yaml = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  char prev = 'a';
+  for (char c = 'b'; c <= 'j'; ++c, ++prev)
+    yaml += std::string(1, c) + ": &" + c + " [*" + prev + ", *" + prev + ", *" + prev + ", *" +
+            prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev +
+            ", *" + prev + "]\n";
+  auto r = YamlToJson(yaml);  // 10^10 nodes if expanded
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("nodes"), std::string::npos) << r.status().ToString();
+}
+
+TEST(YamlJsonTest, ExplicitStringTagKeepsAString) {
+  auto r = YamlToJson("port: !!str 5\n");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE((*r)[0].at("port").is_string());
+}
+
 TEST(YamlJsonTest, RoundTripKeepsTypesAndOrder) {
   auto v = ParseJson(
       R"({"kind":"Service","slug":"api","tier":1,"name":"true","empty":"","tags":[],"links":{},"n":"007"})");

@@ -75,6 +75,10 @@ Status EventBus::DeliverTo(const Subscriber& s) {
     // its own transaction with the handler.
     size_t i = 0;
     while (i < batch.size()) {
+      {
+        std::lock_guard lock(mu_);
+        if (stopping_) return Status::Ok();  // the cursor keeps the rest for the next start
+      }
       size_t j = i;
       while (j < batch.size() && batch[j].action.compare(0, s.prefix.size(), s.prefix) != 0) ++j;
       int64_t advance_to = j > i ? batch[j - 1].seq : 0;

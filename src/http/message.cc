@@ -1,5 +1,7 @@
 #include "http/message.h"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/json.hpp>
 
 #include <cstdint>
@@ -148,7 +150,14 @@ Response Response::NoContent() {
 Response Response::Error(const Status& status) {
   boost::json::object error;
   error["code"] = StatusCodeName(status.code());
-  error["message"] = ValidUtf8(status.message());
+  if (status.code() == StatusCode::kInternal && status.message().rfind("internal error", 0) != 0) {
+    // The detail (SQL, file names) is for the operator's log, not for the client. Messages the
+    // server itself words as "internal error ..." carry nothing private and pass through.
+    spdlog::error("internal error: {}", status.message());
+    error["message"] = "internal error; the server log has the details";
+  } else {
+    error["message"] = ValidUtf8(status.message());
+  }
   if (!status.field().empty()) error["field"] = ValidUtf8(status.field());
   boost::json::object root;
   root["error"] = std::move(error);

@@ -118,5 +118,12 @@ TEST(MessageTest, ErrorBodyRejectsOverlongAndSurrogateEncodings) {
             "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD \xf0\x9f\x98\x80\"}}");
 }
 
+TEST(ResponseErrorTest, InternalDetailStaysInTheLog) {
+  Response r = Response::Error(Internal("no such table: servicez (SELECT * FROM servicez)"));
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.body.find("servicez"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(R"("code":"internal")"), std::string::npos) << r.body;
+}
+
 }  // namespace
 }  // namespace platops::http

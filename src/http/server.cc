@@ -175,10 +175,11 @@ Server::Impl::Impl(ServerOptions options, const Router& router, MetricsRegistry*
     requests_total_ = &metrics->Counter(
         "platops_http_requests_total",
         "HTTP requests served, by route template, method and status.", {"route", "method", "code"});
-    request_duration_ = &metrics->Histogram(
-        "platops_http_request_duration_seconds",
-        "Time from a request's first byte to its response written, by route template and method.",
-        {"route", "method"}, MetricsRegistry::DefaultLatencyBuckets());
+    request_duration_ =
+        &metrics->Histogram("platops_http_request_duration_seconds",
+                            "Time from a request's first byte to its response written, by route "
+                            "template, method and status.",
+                            {"route", "method", "code"}, MetricsRegistry::DefaultLatencyBuckets());
     metrics->Gauge("platops_http_connections_open", "Open HTTP connections.", {},
                    [open = open_connections_] {
                      return std::vector<std::pair<LabelValues, double>>{
@@ -635,7 +636,7 @@ void Server::Impl::Record(const Outcome& o, Clock::time_point start,
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   if (requests_total_ != nullptr) {
     requests_total_->Add({o.route, o.method, std::to_string(o.status)});
-    request_duration_->Observe({o.route, o.method}, seconds);
+    request_duration_->Observe({o.route, o.method, std::to_string(o.status)}, seconds);
   }
   if (options_.access_log) {
     spdlog::info("{} {} {} {} {} {:.1f} {}", o.request_id, o.method, o.target, o.status, o.bytes,

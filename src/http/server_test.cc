@@ -577,7 +577,7 @@ TEST_F(ServerTest, MetricsUseRouteTemplates) {
       << text;
   EXPECT_NE(
       text.find(R"(platops_http_request_duration_seconds_count{route="/api/v1/services/{slug}",)"
-                R"(method="GET"} 2)"),
+                R"(method="GET",code="200"} 2)"),
       std::string::npos)
       << text;
   EXPECT_EQ(text.find("/api/v1/services/a"), std::string::npos) << "raw path leaked into labels";

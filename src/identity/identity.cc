@@ -208,16 +208,26 @@ Result<User> IdentityService::PutUser(store::Tx& tx, const std::string& actor, U
                 "version = $5, created_at = $6, updated_at = $7 WHERE name = $1",
                 params)
             .status());
+    if (existing->role == Role::kAdmin && user.role != Role::kAdmin)
+      PLATOPS_RETURN_IF_ERROR(CheckAnotherAdmin(tx, user.name));
     // A token never holds more than its user: lowering a user's role lowers their tokens.
-    for (Role higher : {Role::kResponder, Role::kOperator, Role::kAdmin}) {
-      if (higher <= user.role) continue;
+    PLATOPS_ASSIGN_OR_RETURN(auto tokens,
+                             tx.Query(std::string("SELECT ") + kTokenColumns +
+                                          " FROM tokens WHERE user_name = $1 ORDER BY id",
+                                      {user.name}));
+    for (const auto& row : tokens) {
+      Token t = TokenFromRow(row);
+      if (t.role <= user.role) continue;
+      PLATOPS_RETURN_IF_ERROR(tx.Exec("UPDATE tokens SET role = $2 WHERE id = $1",
+                                      {t.id, std::string(RoleName(user.role))})
+                                  .status());
+      json::object change{{"from", RoleName(t.role)}, {"to", RoleName(user.role)}};
+      json::object payload{{"changes", json::object{{"role", std::move(change)}}},
+                           {"reason", "the role of user " + user.name + " was lowered"}};
       PLATOPS_RETURN_IF_ERROR(
-          tx.Exec("UPDATE tokens SET role = $2 WHERE user_name = $1 AND role = $3",
-                  {user.name, std::string(RoleName(user.role)), std::string(RoleName(higher))})
-              .status());
+          log_.Append(tx, {actor, "token.updated", "token", t.id, JsonToString(payload)}).status());
     }
-    std::lock_guard lock(cache_mu_);
-    cache_.clear();
+    InvalidateTokens(tx);
   }
   PLATOPS_RETURN_IF_ERROR(log_.Append(tx, ev).status());
   return user;
@@ -228,15 +238,40 @@ Status IdentityService::DeleteUser(store::Tx& tx, const std::string& actor,
   PLATOPS_ASSIGN_OR_RETURN(auto existing, FindUser(tx, name));
   if (!existing) return NotFound("user \"" + name + "\" not found");
   for (const auto& guard : delete_guards_) PLATOPS_RETURN_IF_ERROR(guard(tx, name));
+  if (existing->role == Role::kAdmin) PLATOPS_RETURN_IF_ERROR(CheckAnotherAdmin(tx, name));
+  PLATOPS_ASSIGN_OR_RETURN(
+      auto tokens,
+      tx.Query(std::string("SELECT ") + kTokenColumns +
+                   " FROM tokens WHERE user_name = $1 AND revoked_at IS NULL ORDER BY id",
+               {name}));
+  for (const auto& row : tokens) {
+    json::object payload{{"token", TokenToJson(TokenFromRow(row))},
+                         {"reason", "user " + name + " was deleted"}};
+    PLATOPS_RETURN_IF_ERROR(
+        log_.Append(tx, {actor, "token.revoked", "token", row.Text(0), JsonToString(payload)})
+            .status());
+  }
   PLATOPS_RETURN_IF_ERROR(tx.Exec("DELETE FROM tokens WHERE user_name = $1", {name}).status());
   PLATOPS_RETURN_IF_ERROR(tx.Exec("DELETE FROM users WHERE name = $1", {name}).status());
   json::object payload;
   payload["before"] = UserToJson(*existing);
   PLATOPS_RETURN_IF_ERROR(
       log_.Append(tx, {actor, "user.deleted", "user", name, JsonToString(payload)}).status());
-  std::lock_guard lock(cache_mu_);
-  cache_.clear();
+  InvalidateTokens(tx);
   return Status::Ok();
+}
+
+Status IdentityService::CheckAnotherAdmin(store::Tx& tx, const std::string& name) const {
+  PLATOPS_ASSIGN_OR_RETURN(
+      auto row,
+      tx.QueryOne("SELECT count(*) FROM users WHERE role = 'admin' AND name <> $1", {name}));
+  if (row->Int(0) == 0)
+    return Conflict("user \"" + name + "\" is the last admin; make another admin first", "role");
+  return Status::Ok();
+}
+
+void IdentityService::InvalidateTokens(store::Tx& tx) {
+  tx.AfterCommit([this] { token_generation_.fetch_add(1); });
 }
 
 Result<User> IdentityService::CreateUser(const std::string& actor, User user) {
@@ -307,7 +342,16 @@ Result<CreatedToken> IdentityService::CreateToken(const std::string& actor, cons
   t.role = role;
   t.created_at = clock_.Now();
   if (ttl) t.expires_at = t.created_at + *ttl;
-  PLATOPS_RETURN_IF_ERROR(store_.Write([&](store::Tx& tx) -> Status {
+  PLATOPS_RETURN_IF_ERROR(store_.Write([&](store::Tx& tx) { return InsertToken(tx, actor, out); }));
+  return out;
+}
+
+Status IdentityService::InsertToken(store::Tx& tx, const std::string& actor,
+                                    const CreatedToken& created) const {
+  const Token& t = created.token;
+  const std::string& user = t.user;
+  const Role role = t.role;
+  {
     PLATOPS_ASSIGN_OR_RETURN(auto owner, FindUser(tx, user));
     if (!owner) return Unprocessable("user \"" + Abbreviate(user) + "\" does not exist", "user");
     if (role > owner->role)
@@ -317,14 +361,13 @@ Result<CreatedToken> IdentityService::CreateToken(const std::string& actor, cons
     PLATOPS_RETURN_IF_ERROR(
         tx.Exec("INSERT INTO tokens (id, name, user_name, role, hash, created_at, expires_at) "
                 "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                {t.id, t.name, t.user, std::string(RoleName(t.role)), Sha256Hex(out.secret),
+                {t.id, t.name, t.user, std::string(RoleName(t.role)), Sha256Hex(created.secret),
                  FormatRfc3339(t.created_at), OptTimeValue(t.expires_at)})
             .status());
     json::object payload;
     payload["after"] = TokenToJson(t);
     return log_.Append(tx, {actor, "token.created", "token", t.id, JsonToString(payload)}).status();
-  }));
-  return out;
+  }
 }
 
 Result<std::vector<Token>> IdentityService::ListTokens(const std::string& user) const {
@@ -361,10 +404,9 @@ Status IdentityService::RevokeToken(const std::string& actor, const std::string&
                                 .status());
     json::object payload;
     payload["token"] = TokenToJson(t);
+    InvalidateTokens(tx);
     return log_.Append(tx, {actor, "token.revoked", "token", t.id, JsonToString(payload)}).status();
   }));
-  std::lock_guard lock(cache_mu_);
-  cache_.clear();
   return Status::Ok();
 }
 
@@ -379,10 +421,14 @@ Result<Principal> IdentityService::Authenticate(const std::string& secret) {
   const Timestamp now = clock_.Now();
   bool write_last_used = false;
   std::optional<Principal> principal;
+  // Read before the store: a revocation that commits meanwhile bumps it, so the entry this lookup
+  // caches is ignored by the next one.
+  const uint64_t generation = token_generation_.load();
   {
     std::lock_guard lock(cache_mu_);
     auto it = cache_.find(hash);
-    if (it != cache_.end() && now - it->second.cached_at < kCacheTtl) {
+    if (it != cache_.end() && it->second.generation == generation &&
+        now - it->second.cached_at < kCacheTtl) {
       if (!it->second.principal) return unauthenticated();
       if (it->second.expires_at && *it->second.expires_at <= now) return unauthenticated();
       principal = it->second.principal;
@@ -395,6 +441,7 @@ Result<Principal> IdentityService::Authenticate(const std::string& secret) {
   if (!principal) {
     CachedPrincipal entry;
     entry.cached_at = now;
+    entry.generation = generation;
     std::optional<Timestamp> previous_write;
     {
       std::lock_guard lock(cache_mu_);
@@ -445,13 +492,24 @@ Result<std::optional<std::string>> IdentityService::Bootstrap(std::optional<std:
     return Status::Ok();
   }));
   if (!empty) return std::optional<std::string>();
+  if (secret && secret->size() < 16)
+    return InvalidArgument("a given token secret must be at least 16 characters", "secret");
   User admin;
   admin.name = "admin";
   admin.email = "admin@localhost";
   admin.role = Role::kAdmin;
-  PLATOPS_RETURN_IF_ERROR(CreateUser("system", admin).status());
-  PLATOPS_ASSIGN_OR_RETURN(auto created, CreateToken("system", "admin", "bootstrap", Role::kAdmin,
-                                                     std::nullopt, std::move(secret)));
+  CreatedToken created;
+  created.secret = secret ? *secret : "pla_" + RandomHex(32);
+  created.token = {.id = "tok_" + RandomHex(8),
+                   .name = "bootstrap",
+                   .user = "admin",
+                   .role = Role::kAdmin,
+                   .created_at = clock_.Now()};
+  // One transaction: a crash can never leave an admin without a token.
+  PLATOPS_RETURN_IF_ERROR(store_.Write([&](store::Tx& tx) -> Status {
+    PLATOPS_RETURN_IF_ERROR(PutUser(tx, "system", admin, std::nullopt, true).status());
+    return InsertToken(tx, "system", created);
+  }));
   return std::optional<std::string>(created.secret);
 }
 

@@ -3,6 +3,7 @@
 // `token.*` events. Entry class: IdentityService.
 // Thread-safety: IdentityService is thread-safe.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -108,17 +109,25 @@ class IdentityService {
   Result<std::optional<std::string>> Bootstrap(std::optional<std::string> secret);
 
  private:
+  Status InsertToken(store::Tx& tx, const std::string& actor, const CreatedToken& created) const;
+  // kConflict unless an admin other than `name` exists.
+  Status CheckAnotherAdmin(store::Tx& tx, const std::string& name) const;
+  // After commit, makes every cached token lookup stale.
+  void InvalidateTokens(store::Tx& tx);
+
   struct CachedPrincipal {
     std::optional<Principal> principal;  // nullopt: known bad
     std::optional<Timestamp> expires_at;
     Timestamp cached_at;
     Timestamp last_used_written;
+    uint64_t generation = 0;
   };
 
   store::Store& store_;
   const events::EventLog& log_;
   const Clock& clock_;
   std::vector<std::function<Status(store::Tx&, const std::string&)>> delete_guards_;
+  std::atomic<uint64_t> token_generation_{1};
   mutable std::mutex cache_mu_;
   std::unordered_map<std::string, CachedPrincipal> cache_;  // GUARDED_BY(cache_mu_), by hash
 };

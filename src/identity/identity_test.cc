@@ -111,6 +111,49 @@ TEST_F(IdentityTest, LastUsedIsRecordedAtMostOncePerMinute) {
   EXPECT_EQ(*(*identity_.ListTokens("admin"))[0].last_used_at, clock_.Now());
 }
 
+TEST_F(IdentityTest, TheLastAdminStays) {
+  ASSERT_TRUE(identity_.Bootstrap(std::string("0123456789abcdef0123")).ok());
+  EXPECT_EQ(identity_.DeleteUser("x", "admin").code(), StatusCode::kConflict);
+  auto demote = identity_.UpdateUser(
+      "x", {.name = "admin", .email = "admin@localhost", .role = Role::kViewer}, 1);
+  EXPECT_EQ(demote.status().code(), StatusCode::kConflict);
+  ASSERT_TRUE(
+      identity_.CreateUser("x", {.name = "root2", .email = "r@x.io", .role = Role::kAdmin}).ok());
+  EXPECT_TRUE(identity_.DeleteUser("x", "admin").ok());
+  EXPECT_EQ(identity_.Authenticate("0123456789abcdef0123").status().code(),
+            StatusCode::kUnauthenticated);
+}
+
+TEST_F(IdentityTest, DemotionAndDeletionOfUsersAreAuditedPerToken) {
+  ASSERT_TRUE(
+      identity_
+          .CreateUser("admin", {.name = "op", .email = "op@example.com", .role = Role::kOperator})
+          .ok());
+  auto tok = identity_.CreateToken("admin", "op", "t", Role::kOperator, std::nullopt);
+  ASSERT_TRUE(tok.ok());
+  ASSERT_EQ(identity_.Authenticate(tok->secret)->role, Role::kOperator);  // cached now
+  ASSERT_TRUE(identity_
+                  .UpdateUser("admin",
+                              {.name = "op", .email = "op@example.com", .role = Role::kResponder},
+                              1)
+                  .ok());
+  EXPECT_EQ(identity_.Authenticate(tok->secret)->role, Role::kResponder);  // not the cached one
+  ASSERT_TRUE(identity_.DeleteUser("admin", "op").ok());
+  EXPECT_EQ(identity_.Authenticate(tok->secret).status().code(), StatusCode::kUnauthenticated);
+  std::vector<std::string> actions;
+  ASSERT_TRUE(db_.store()
+                  .Read([&](store::Tx& tx) -> Status {
+                    events::EventQuery q;
+                    q.subject_type = "token";
+                    q.subject_id = tok->token.id;
+                    PLATOPS_ASSIGN_OR_RETURN(auto evs, log_.List(tx, q));
+                    for (auto& e : evs) actions.push_back(e.action);
+                    return Status::Ok();
+                  })
+                  .ok());
+  EXPECT_EQ(actions, (std::vector<std::string>{"token.created", "token.updated", "token.revoked"}));
+}
+
 TEST_F(IdentityTest, UserValidation) {
   EXPECT_EQ(identity_.CreateUser("a", {.name = "Bad Name", .email = "x@y"}).status().field(),
             "name");

@@ -57,7 +57,10 @@ Result<config::ApplyResult> Core::ApplyDirectory(const std::string& dir, const s
   for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
        it.increment(ec)) {
     auto ext = it->path().extension();
-    if (it->is_regular_file() && (ext == ".yaml" || ext == ".yml")) files.push_back(it->path());
+    const bool hidden = it->path().filename().string().front() == '.';
+    if (hidden && it->is_directory()) it.disable_recursion_pending();
+    if (!hidden && it->is_regular_file() && (ext == ".yaml" || ext == ".yml"))
+      files.push_back(it->path());
   }
   if (ec) return InvalidArgument("cannot read " + dir + ": " + ec.message());
   std::sort(files.begin(), files.end());
@@ -66,6 +69,7 @@ Result<config::ApplyResult> Core::ApplyDirectory(const std::string& dir, const s
     std::ifstream in(f);
     std::stringstream ss;
     ss << in.rdbuf();
+    if (!in && !in.eof()) return InvalidArgument("cannot read " + f.string());
     auto parsed = config::YamlToJson(ss.str());
     if (!parsed.ok()) return InvalidArgument(f.string() + ": " + parsed.status().message());
     for (size_t i = 0; i < parsed->size(); ++i)

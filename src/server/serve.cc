@@ -72,7 +72,15 @@ int Serve(const ServerConfig& config) {
     }
   }
 
+  bool seed_demo = false;
   if (config.demo) {
+    // Seed once, on an empty catalog: a restart must not undo what the user changed since.
+    auto existing = core->catalog().ListServices("", 1);
+    seed_demo = existing.ok() && existing->items.empty();
+    if (!seed_demo)
+      spdlog::info("demo: the catalog is not empty; not applying {}", config.demo_dir);
+  }
+  if (seed_demo) {
     auto applied = core->ApplyDirectory(config.demo_dir, "demo");
     if (!applied.ok()) {
       spdlog::critical("cannot load the demo from {}: {}", config.demo_dir,
@@ -99,7 +107,7 @@ int Serve(const ServerConfig& config) {
                     core->kinds(),
                     metrics,
                     clock,
-                    [&ready] { return ready.load(); },
+                    [&ready, &core] { return ready.load() && core->store().ready(); },
                     PLATOPS_VERSION};
   api::RegisterApi(router, deps);
 
@@ -138,11 +146,12 @@ int Serve(const ServerConfig& config) {
   if (config.demo) {
     std::cerr << "\nplatops demo is up: " << url << "\n";
     if (!config.bootstrap_token.empty())
-      std::cerr << "admin token: " << config.bootstrap_token << "\n"
+      std::cerr << "admin token (PLATOPS_BOOTSTRAP_TOKEN; for the demo only): "
+                << config.bootstrap_token << "\n"
                 << "try: curl -H 'Authorization: Bearer " << config.bootstrap_token << "' " << url
                 << "/api/v1/services\n\n";
     else if (secret->has_value())
-      std::cerr << "admin token: " << **secret << "\n\n";
+      std::cerr << "admin token: printed above\n\n";
     else
       std::cerr << "admin token: printed when this data dir was created; make another with\n"
                 << "  platops token create --data-dir " << config.data_dir
