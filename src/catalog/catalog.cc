@@ -667,6 +667,12 @@ Result<std::shared_ptr<const Graph>> CatalogService::CurrentGraph() const {
     std::lock_guard lock(graph_mu_);
     if (graph_ && graph_generation_ == gen) return graph_;
   }
+  // One rebuild at a time: requests arriving during it wait and share its result.
+  std::lock_guard rebuild(rebuild_mu_);
+  {
+    std::lock_guard lock(graph_mu_);
+    if (graph_ && graph_generation_ >= gen) return graph_;
+  }
   std::vector<Graph::NodeInfo> nodes;
   std::vector<Graph::Edge> edges;
   PLATOPS_RETURN_IF_ERROR(store_.Read([&](store::Tx& tx) -> Status {
@@ -682,8 +688,10 @@ Result<std::shared_ptr<const Graph>> CatalogService::CurrentGraph() const {
   auto graph = std::make_shared<const Graph>(std::move(nodes), edges);
   std::lock_guard lock(graph_mu_);
   // A write that committed while we read bumps the generation again; the next call rebuilds.
-  graph_ = graph;
-  graph_generation_ = gen;
+  if (gen >= graph_generation_) {
+    graph_ = graph;
+    graph_generation_ = gen;
+  }
   return std::shared_ptr<const Graph>(graph);
 }
 

@@ -125,6 +125,7 @@ class CatalogService {
   mutable std::mutex cache_mu_;
   mutable uint64_t cache_generation_ = 0;                           // GUARDED_BY(cache_mu_)
   mutable std::unordered_map<std::string, Service> service_cache_;  // GUARDED_BY(cache_mu_)
+  mutable std::mutex rebuild_mu_;  // held while one thread rebuilds the graph from the store
   mutable std::mutex graph_mu_;
   mutable std::shared_ptr<const Graph> graph_;  // GUARDED_BY(graph_mu_)
   mutable uint64_t graph_generation_ = 0;       // GUARDED_BY(graph_mu_)
