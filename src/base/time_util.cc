@@ -100,6 +100,23 @@ Result<Timestamp> ParseRfc3339(std::string_view s) {
   return Timestamp(std::chrono::duration_cast<std::chrono::milliseconds>(tp.time_since_epoch()));
 }
 
+namespace {
+
+// Prometheus duration units, largest first.
+struct DurationUnit {
+  std::string_view name;
+  long long ms;
+};
+constexpr DurationUnit kUnits[] = {{"y", 365LL * 86400000},
+                                   {"w", 7LL * 86400000},
+                                   {"d", 86400000},
+                                   {"h", 3600000},
+                                   {"m", 60000},
+                                   {"s", 1000},
+                                   {"ms", 1}};
+
+}  // namespace
+
 Timestamp ParseStoredTimestamp(std::string_view s) {
   auto t = ParseRfc3339(s);
   return t.ok() ? *t : Timestamp{};
@@ -112,17 +129,6 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view s) {
   };
   if (s.empty()) return bad("empty");
   if (s == "0") return std::chrono::milliseconds(0);
-  struct Unit {
-    std::string_view name;
-    long long ms;
-  };
-  static constexpr Unit kUnits[] = {{"y", 365LL * 86400000},
-                                    {"w", 7LL * 86400000},
-                                    {"d", 86400000},
-                                    {"h", 3600000},
-                                    {"m", 60000},
-                                    {"s", 1000},
-                                    {"ms", 1}};
   long long total = 0;
   size_t pos = 0;
   int last_unit = -1;
@@ -158,17 +164,6 @@ std::string FormatDuration(std::chrono::milliseconds d) {
     out = "-";
     ms = -ms;
   }
-  struct Unit {
-    const char* name;
-    long long ms;
-  };
-  static constexpr Unit kUnits[] = {{"y", 365LL * 86400000},
-                                    {"w", 7LL * 86400000},
-                                    {"d", 86400000},
-                                    {"h", 3600000},
-                                    {"m", 60000},
-                                    {"s", 1000},
-                                    {"ms", 1}};
   for (const auto& u : kUnits) {
     if (ms >= u.ms) {
       out += std::to_string(ms / u.ms);

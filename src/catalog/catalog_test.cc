@@ -42,6 +42,20 @@ class CatalogTest : public ::testing::Test {
     return s;
   }
 
+  std::vector<events::Event> ServiceEvents(const std::string& slug) {
+    std::vector<events::Event> evs;
+    EXPECT_TRUE(db_.store()
+                    .Read([&](store::Tx& tx) -> Status {
+                      events::EventQuery q;
+                      q.subject_type = "service";
+                      q.subject_id = slug;
+                      PLATOPS_ASSIGN_OR_RETURN(evs, log_.List(tx, q));
+                      return Status::Ok();
+                    })
+                    .ok());
+    return evs;
+  }
+
   int64_t EventCount() {
     int64_t n = 0;
     EXPECT_TRUE(db_.store()
@@ -153,16 +167,7 @@ TEST_F(CatalogTest, EventsRecordChanges) {
   Service s = Svc("api");
   s.tier = 1;
   ASSERT_TRUE(catalog_.UpdateService("alice", s, 1).ok());
-  std::vector<events::Event> evs;
-  ASSERT_TRUE(db_.store()
-                  .Read([&](store::Tx& tx) -> Status {
-                    events::EventQuery q;
-                    q.subject_type = "service";
-                    q.subject_id = "api";
-                    PLATOPS_ASSIGN_OR_RETURN(evs, log_.List(tx, q));
-                    return Status::Ok();
-                  })
-                  .ok());
+  std::vector<events::Event> evs = ServiceEvents("api");
   ASSERT_EQ(evs.size(), 2u);
   EXPECT_EQ(evs[0].action, "service.created");
   EXPECT_EQ(evs[1].action, "service.updated");
@@ -181,16 +186,7 @@ TEST_F(CatalogTest, DeleteRefusedWhileDependedOnUnlessForced) {
   auto api = catalog_.GetService("api");
   EXPECT_TRUE(api->depends_on.empty());
   EXPECT_EQ(api->version, 2);
-  std::vector<events::Event> evs;
-  ASSERT_TRUE(db_.store()
-                  .Read([&](store::Tx& tx) -> Status {
-                    events::EventQuery q;
-                    q.subject_type = "service";
-                    q.subject_id = "api";
-                    PLATOPS_ASSIGN_OR_RETURN(evs, log_.List(tx, q));
-                    return Status::Ok();
-                  })
-                  .ok());
+  std::vector<events::Event> evs = ServiceEvents("api");
   ASSERT_EQ(evs.size(), 2u);
   EXPECT_EQ(evs[1].action, "service.updated");
   EXPECT_EQ(catalog_.DeleteTeam("a", "core").code(), StatusCode::kConflict);
