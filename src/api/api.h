@@ -9,6 +9,7 @@
 #include "base/clock.h"
 #include "base/metrics_registry.h"
 #include "catalog/catalog.h"
+#include "checks/checks.h"
 #include "config/kind_registry.h"
 #include "events/event_log.h"
 #include "http/router.h"
@@ -28,6 +29,9 @@ struct ApiDeps {
   // /readyz answers 200 while this returns true.
   std::function<bool()> ready;
   std::string version;
+  // Checks, maintenance windows, availability and heartbeat pings; routes are not registered
+  // when null.
+  checks::ChecksService* checks = nullptr;
 };
 
 // Registers every route. `deps` must outlive the router.

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "base/strings.h"
+#include "base/time_util.h"
 
 namespace platops {
 
@@ -74,6 +75,29 @@ std::optional<bool> JsonReader::Bool(const char* name, bool required) {
     return std::nullopt;
   }
   return v->get_bool();
+}
+
+std::optional<double> JsonReader::Number(const char* name, bool required) {
+  const json::value* v = Find(name, required);
+  if (!v) return std::nullopt;
+  if (v->is_number()) return v->to_number<double>();
+  Fail(name, "must be a number");
+  return std::nullopt;
+}
+
+std::optional<std::chrono::milliseconds> JsonReader::Duration(const char* name, bool required) {
+  const json::value* v = Find(name, required);
+  if (!v) return std::nullopt;
+  if (!v->is_string()) {
+    Fail(name, "must be a duration such as \"30s\" or \"1h30m\"");
+    return std::nullopt;
+  }
+  auto d = ParseDuration(v->get_string());
+  if (!d.ok()) {
+    Fail(name, d.status().message());
+    return std::nullopt;
+  }
+  return *d;
 }
 
 std::optional<std::vector<std::string>> JsonReader::StringList(const char* name, bool required) {

@@ -6,6 +6,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -31,12 +32,23 @@ class JsonReader {
   std::optional<std::string> String(const char* name, bool required = false);
   std::optional<int64_t> Int(const char* name, bool required = false);
   std::optional<bool> Bool(const char* name, bool required = false);
+  // An integer or a decimal number.
+  std::optional<double> Number(const char* name, bool required = false);
+  // A Prometheus-style duration string ("30s", "1h30m").
+  std::optional<std::chrono::milliseconds> Duration(const char* name, bool required = false);
   std::optional<std::vector<std::string>> StringList(const char* name, bool required = false);
   std::optional<std::map<std::string, std::string>> StringMap(const char* name,
                                                               bool required = false);
   // An array of objects; call `each(reader_for_item, index)` for every item.
   template <typename F>
   void ObjectList(const char* name, F each);
+  // A nested object: calls `each(reader_for_it)`. Returns false when absent or on an error.
+  template <typename F>
+  bool Object(const char* name, F each, bool required = false);
+  // The raw value, or nullptr when absent.
+  const boost::json::value* Raw(const char* name, bool required = false) {
+    return Find(name, required);
+  }
   // Marks a field as known without reading it.
   void Ignore(const char* name) { known_.insert(name); }
   bool Has(const char* name) const;
@@ -71,6 +83,21 @@ void JsonReader::ObjectList(const char* name, F each) {
     Status st = item.Finish();
     if (!st.ok() && status_.ok()) status_ = st;
   }
+}
+
+template <typename F>
+bool JsonReader::Object(const char* name, F each, bool required) {
+  const boost::json::value* v = Find(name, required);
+  if (!v) return false;
+  if (!v->is_object()) {
+    Fail(name, "must be an object");
+    return false;
+  }
+  JsonReader inner(*v, FieldPath(name));
+  each(inner);
+  Status st = inner.Finish();
+  if (!st.ok() && status_.ok()) status_ = st;
+  return status_.ok();
 }
 
 // {"field": {"from": x, "to": y}} for every field of `after` that differs from `before` (a field

@@ -120,6 +120,24 @@ const std::vector<Option>& Options() {
          c.tls.key_file = v;
          return Status::Ok();
        }},
+      {"checks.probe_threads", "PLATOPS_CHECKS_PROBE_THREADS",
+       [](const std::string& v, ServerConfig& c) {
+         return ParseInt(v, c.checks.probe_threads, 1, 16);
+       }},
+      {"checks.max_concurrent", "PLATOPS_CHECKS_MAX_CONCURRENT",
+       [](const std::string& v, ServerConfig& c) {
+         return ParseInt(v, c.checks.max_concurrent, 1, 100000);
+       }},
+      {"checks.max_exec", "PLATOPS_CHECKS_MAX_EXEC",
+       [](const std::string& v, ServerConfig& c) { return ParseInt(v, c.checks.max_exec, 1, 1024); }},
+      {"checks.results_retention", "PLATOPS_CHECKS_RESULTS_RETENTION",
+       [](const std::string& v, ServerConfig& c) { return ParseMs(v, c.checks.results_retention); }},
+      {"checks.rollup_retention", "PLATOPS_CHECKS_ROLLUP_RETENTION",
+       [](const std::string& v, ServerConfig& c) { return ParseMs(v, c.checks.rollup_retention); }},
+      {"host_metrics.enabled", "PLATOPS_HOST_METRICS_ENABLED",
+       [](const std::string& v, ServerConfig& c) { return ParseBool(v, c.host_metrics.enabled); }},
+      {"host_metrics.interval", "PLATOPS_HOST_METRICS_INTERVAL",
+       [](const std::string& v, ServerConfig& c) { return ParseMs(v, c.host_metrics.interval); }},
       {"store.readers", "PLATOPS_STORE_READERS",
        [](const std::string& v, ServerConfig& c) { return ParseInt(v, c.store.readers, 1, 64); }},
       {"store.busy_timeout", "PLATOPS_STORE_BUSY_TIMEOUT",
@@ -278,6 +296,28 @@ tls:
   # Env PLATOPS_TLS_CERT_FILE, PLATOPS_TLS_KEY_FILE.
   cert_file: ""
   key_file: ""
+
+checks:
+  # Threads driving HTTP and TLS probes on libcurl multi handles (1..16).
+  # Env PLATOPS_CHECKS_PROBE_THREADS.
+  probe_threads: 1
+  # Probes in flight at once, all kinds together; due checks beyond it wait.
+  # Env PLATOPS_CHECKS_MAX_CONCURRENT.
+  max_concurrent: 2000
+  # Exec-check children alive at once (1..1024). Env PLATOPS_CHECKS_MAX_EXEC.
+  max_exec: 32
+  # How long raw check results are kept. Env PLATOPS_CHECKS_RESULTS_RETENTION.
+  results_retention: 2d
+  # How long hourly rollups and state history are kept (availability reports).
+  # Env PLATOPS_CHECKS_ROLLUP_RETENTION.
+  rollup_retention: 400d
+
+host_metrics:
+  # Collect this machine's CPU, memory, disk, filesystem and network metrics (node_exporter
+  # names) and serve them on /metrics. Env PLATOPS_HOST_METRICS_ENABLED.
+  enabled: true
+  # How often. Env PLATOPS_HOST_METRICS_INTERVAL.
+  interval: 15s
 
 store:
   # SQLite reader connections (1..64). Env PLATOPS_STORE_READERS.

@@ -51,6 +51,19 @@ struct ServerConfig {
     bool sync_full = true;  // fsync every commit (power-loss safe); false: crash-safe only
   } store;
 
+  struct Checks {
+    int probe_threads = 1;     // threads driving HTTP and TLS probes (libcurl multi), 1..16
+    int max_concurrent = 2000; // probes in flight at once, all kinds, 1..100000
+    int max_exec = 32;         // exec-check children alive at once, 1..1024
+    std::chrono::milliseconds results_retention{std::chrono::hours(48)};      // raw results
+    std::chrono::milliseconds rollup_retention{std::chrono::hours(24 * 400)};  // hourly rollups
+  } checks;
+
+  struct HostMetrics {
+    bool enabled = true;                          // collect this machine's node_* metrics
+    std::chrono::milliseconds interval{15000};    // how often, >= 1s
+  } host_metrics;
+
   // Token of the first admin on an empty data dir. Env PLATOPS_BOOTSTRAP_TOKEN only (never in a
   // file). Empty: one is generated and printed once.
   std::string bootstrap_token;

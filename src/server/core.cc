@@ -18,12 +18,14 @@ std::vector<store::Migration> AllMigrations() {
   for (auto& m : events::EventLog::Migrations()) all.push_back(m);
   for (auto& m : identity::IdentityService::Migrations()) all.push_back(m);
   for (auto& m : catalog::CatalogService::Migrations()) all.push_back(m);
+  for (auto& m : checks::ChecksService::Migrations()) all.push_back(m);
   return all;
 }
 
 Result<std::unique_ptr<Core>> Core::Open(const std::string& data_dir,
                                          const ServerConfig::Store& options,
-                                         MetricsRegistry* metrics, const Clock& clock) {
+                                         MetricsRegistry* metrics, const Clock& clock,
+                                         const ServerConfig::Checks& checks) {
   std::error_code ec;
   fs::create_directories(data_dir, ec);
   if (ec) return Unavailable("cannot create data dir " + data_dir + ": " + ec.message());
@@ -41,12 +43,39 @@ Result<std::unique_ptr<Core>> Core::Open(const std::string& data_dir,
   core->identity_ = std::make_unique<identity::IdentityService>(*core->store_, core->log_, clock);
   core->catalog_ =
       std::make_unique<catalog::CatalogService>(*core->store_, core->log_, clock, *core->identity_);
+  probe::EngineOptions eo;
+  eo.curl_threads = checks.probe_threads;
+  eo.max_exec_in_flight = checks.max_exec;
+  core->engine_ = probe::ProbeEngine::Create(eo, clock);
+  checks::MonitorOptions mo;
+  mo.max_concurrent = checks.max_concurrent;
+  mo.results_retention = checks.results_retention;
+  mo.rollup_retention = checks.rollup_retention;
+  core->checks_ = std::make_unique<checks::ChecksService>(
+      *core->store_, core->log_, clock, *core->catalog_, *core->engine_, mo, metrics);
   identity::RegisterKinds(core->kinds_, *core->identity_);
   catalog::RegisterKinds(core->kinds_, *core->catalog_);
+  checks::RegisterKinds(core->kinds_, *core->checks_);
+  PLATOPS_RETURN_IF_ERROR(core->checks_->Load(*core->bus_));
   return core;
 }
 
+void Core::StartChecks() {
+  if (checks_started_) return;
+  checks_started_ = true;
+  engine_->Start();
+  checks_->Start();
+}
+
+void Core::StopChecks() {
+  if (!checks_started_) return;
+  checks_started_ = false;
+  checks_->Stop();
+  engine_->Stop();
+}
+
 Core::~Core() {
+  StopChecks();
   if (bus_) bus_->Stop();
   if (store_) store_->Close();
 }

@@ -10,10 +10,12 @@
 #include "base/clock.h"
 #include "base/metrics_registry.h"
 #include "catalog/catalog.h"
+#include "checks/checks.h"
 #include "config/kind_registry.h"
 #include "events/event_bus.h"
 #include "events/event_log.h"
 #include "identity/identity.h"
+#include "probe/probe.h"
 #include "server/config.h"
 #include "store/store.h"
 
@@ -28,7 +30,8 @@ class Core {
   // their kinds. `metrics` may be null.
   static Result<std::unique_ptr<Core>> Open(const std::string& data_dir,
                                             const ServerConfig::Store& options,
-                                            MetricsRegistry* metrics, const Clock& clock);
+                                            MetricsRegistry* metrics, const Clock& clock,
+                                            const ServerConfig::Checks& checks = {});
   ~Core();
 
   const Clock& clock() const { return clock_; }
@@ -38,6 +41,11 @@ class Core {
   identity::IdentityService& identity() { return *identity_; }
   catalog::CatalogService& catalog() { return *catalog_; }
   config::KindRegistry& kinds() { return kinds_; }
+  checks::ChecksService& checks() { return *checks_; }
+
+  // Starts the probe engine and the checks' scheduler (serve only; offline commands never probe).
+  void StartChecks();
+  void StopChecks();
 
   // Reads every *.yaml / *.yml file under `dir` (sorted by path) and applies them as one apply
   // with actor `actor`.
@@ -52,6 +60,9 @@ class Core {
   std::unique_ptr<events::EventBus> bus_;
   std::unique_ptr<identity::IdentityService> identity_;
   std::unique_ptr<catalog::CatalogService> catalog_;
+  std::unique_ptr<probe::ProbeEngine> engine_;
+  std::unique_ptr<checks::ChecksService> checks_;
+  bool checks_started_ = false;
   config::KindRegistry kinds_;
 };
 

@@ -40,7 +40,7 @@ int Serve(const ServerConfig& config) {
   MetricsRegistry metrics;
   RegisterProcessMetrics(metrics, PLATOPS_VERSION);
 
-  auto core_or = Core::Open(config.data_dir, config.store, &metrics, clock);
+  auto core_or = Core::Open(config.data_dir, config.store, &metrics, clock, config.checks);
   if (!core_or.ok()) {
     spdlog::critical("cannot open data dir {}: {}", config.data_dir, core_or.status().ToString());
     return 1;
@@ -108,7 +108,8 @@ int Serve(const ServerConfig& config) {
                     metrics,
                     clock,
                     [&ready, &core] { return ready.load() && core->store().ready(); },
-                    PLATOPS_VERSION};
+                    PLATOPS_VERSION,
+                    &core->checks()};
   api::RegisterApi(router, deps);
 
   auto listen = ParseListen(config.listen);
@@ -137,6 +138,7 @@ int Serve(const ServerConfig& config) {
     return 1;
   }
   core->bus().Start();
+  core->StartChecks();
   ready = true;
   const std::string scheme = config.tls.cert_file.empty() ? "http" : "https";
   const std::string url = scheme + "://" +
@@ -163,6 +165,7 @@ int Serve(const ServerConfig& config) {
   spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   ready = false;
   server.Stop();  // stop accepting, finish in-flight requests within shutdown_grace
+  core->StopChecks();
   core->bus().Stop();
   core.reset();  // closes the store
   spdlog::info("stopped cleanly");
