@@ -288,7 +288,8 @@ void Monitor::PlanNext(Entry& e, Timestamp now, bool retry) {
     // The grid of this check: offset + k * interval. No drift: the next run follows the grid,
     // not the time the last run finished.
     const int64_t offset = static_cast<int64_t>(StableHash(e.def.id()) % interval);
-    int64_t base = std::max(Ms(e.scheduled), Ms(now) - interval);
+    // Grid points already past were missed (a run outlasted its interval): the next is ahead.
+    int64_t base = std::max(Ms(e.scheduled), Ms(now));
     int64_t k = (base - offset) / interval + 1;
     if (base - offset < 0) k = 0;
     next = offset + k * interval;
@@ -482,19 +483,24 @@ Timestamp Monitor::Tick(Timestamp now) {
       continue;
     }
     if (e.in_flight) {
+      // The previous run is still going: this one is skipped, the grid goes on.
       due_.pop();
       ++e.skipped;
       if (skipped_) skipped_->Add({"in_flight"});
+      const Timestamp running = e.scheduled;
       e.scheduled = due;
       PlanNext(e, now, false);
+      e.scheduled = running;
       continue;
     }
     if (in_flight_ >= options_.max_concurrent) break;  // waits for a completion
     due_.pop();
     e.scheduled = due;
-    e.next_due.reset();
     if (lateness_) lateness_->Observe({}, std::chrono::duration<double>(now - due).count());
     StartProbe(e, now);
+    // The next run is planned now, so a run that outlasts its interval is seen as skipped; the
+    // result may re-plan it (a retry).
+    PlanNext(e, now, false);
   }
   if (due_.empty()) return now + std::chrono::seconds(1);
   return std::max(now, std::get<0>(due_.top()));

@@ -8,6 +8,7 @@
 #include "base/time_util.h"
 #include "catalog/catalog.h"
 #include "checks/checks.h"
+#include "checks/codec.h"
 #include "events/event_bus.h"
 #include "identity/identity.h"
 #include "testing/temp_store.h"
@@ -120,7 +121,7 @@ class MonitorTest : public ::testing::Test {
     tcp.host = "127.0.0.1";
     tcp.port = 9;
     d.probe = std::make_shared<const probe::Spec>(tcp);
-    d.doc = R"({"name":")" + d.name + R"(","interval":")" + FormatDuration(interval) + "\"}";
+    d.doc = JsonToString(CheckDocJson(d));
     return d;
   }
 
@@ -133,11 +134,17 @@ class MonitorTest : public ::testing::Test {
     d.heartbeat.period = 1h;
     d.heartbeat.grace = 5min;
     d.heartbeat.token = "heartbeat-token-0123456789";
-    d.doc = R"({"heartbeat":{"period":"1h"}})";
+    d.doc = JsonToString(CheckDocJson(d));
     return d;
   }
 
   Monitor& mon() { return checks_->monitor(); }
+
+  // Creates the check with a document that matches its fields (as the codec would write it).
+  Status Create(CheckDef d) {
+    d.doc = JsonToString(CheckDocJson(d));
+    return checks_->CreateCheck("admin", std::move(d)).status();
+  }
 
   // Runs the scheduler at `t` and finishes every started probe with `o`.
   void RunAt(Timestamp t, Outcome o) {
@@ -192,8 +199,8 @@ class MonitorTest : public ::testing::Test {
 };
 
 TEST_F(MonitorTest, RunsOnAStableOffsetWithoutDrift) {
-  ASSERT_TRUE(checks_->CreateCheck("admin", Def("api", "a")).ok());
-  ASSERT_TRUE(checks_->CreateCheck("admin", Def("api", "b")).ok());
+  ASSERT_TRUE(Create(Def("api", "a")).ok());
+  ASSERT_TRUE(Create(Def("api", "b")).ok());
   const Timestamp t0 = clock_.Now();
   Timestamp a = NextRun("api.a"), b = NextRun("api.b");
   EXPECT_GT(a, t0);
@@ -217,7 +224,7 @@ TEST_F(MonitorTest, RunsOnAStableOffsetWithoutDrift) {
 }
 
 TEST_F(MonitorTest, APreviousRunStillInFlightIsNotStartedTwice) {
-  ASSERT_TRUE(checks_->CreateCheck("admin", Def("api", "slow")).ok());
+  ASSERT_TRUE(Create(Def("api", "slow")).ok());
   Timestamp due = NextRun("api.slow");
   clock_.Set(due);
   mon().Tick(due);
@@ -233,8 +240,8 @@ TEST_F(MonitorTest, ConcurrencyCapDelaysDueChecks) {
   MonitorOptions o;
   o.max_concurrent = 1;
   NewService(o);
-  ASSERT_TRUE(checks_->CreateCheck("admin", Def("api", "a")).ok());
-  ASSERT_TRUE(checks_->CreateCheck("admin", Def("api", "b")).ok());
+  ASSERT_TRUE(Create(Def("api", "a")).ok());
+  ASSERT_TRUE(Create(Def("api", "b")).ok());
   Timestamp late = std::max(NextRun("api.a"), NextRun("api.b"));
   clock_.Set(late);
   mon().Tick(late);
@@ -247,7 +254,7 @@ TEST_F(MonitorTest, ConcurrencyCapDelaysDueChecks) {
 TEST_F(MonitorTest, SoftThenHardWithRetryIntervalAndOneEvent) {
   CheckDef d = Def("api", "web");
   d.retry_interval = 2s;
-  ASSERT_TRUE(checks_->CreateCheck("admin", d).ok());
+  ASSERT_TRUE(Create(d).ok());
   Timestamp t = NextRun("api.web");
   RunAt(t, Outcome::kOk);
   RunAt(t + 10s, Outcome::kCritical);
@@ -281,7 +288,7 @@ TEST_F(MonitorTest, SoftThenHardWithRetryIntervalAndOneEvent) {
 TEST_F(MonitorTest, AFailingStoreNeverChangesTheStateAndLosesNothing) {
   CheckDef d = Def("api", "web");
   d.max_attempts = 1;
-  ASSERT_TRUE(checks_->CreateCheck("admin", d).ok());
+  ASSERT_TRUE(Create(d).ok());
   Timestamp t = NextRun("api.web");
   flaky_.fail = true;
   RunAt(t, Outcome::kOk);
@@ -303,7 +310,7 @@ TEST_F(MonitorTest, AFailingStoreNeverChangesTheStateAndLosesNothing) {
 TEST_F(MonitorTest, StateSurvivesARestart) {
   CheckDef d = Def("api", "web");
   d.max_attempts = 1;
-  ASSERT_TRUE(checks_->CreateCheck("admin", d).ok());
+  ASSERT_TRUE(Create(d).ok());
   Timestamp t = NextRun("api.web");
   RunAt(t, Outcome::kCritical);
   ASSERT_TRUE(mon().Flush().ok());
@@ -327,8 +334,8 @@ TEST_F(MonitorTest, ASymptomIsSuppressedByItsHardDependency) {
   db.max_attempts = 1;
   CheckDef api = Def("api", "health");
   api.max_attempts = 1;
-  ASSERT_TRUE(checks_->CreateCheck("admin", db).ok());
-  ASSERT_TRUE(checks_->CreateCheck("admin", api).ok());
+  ASSERT_TRUE(Create(db).ok());
+  ASSERT_TRUE(Create(api).ok());
   Timestamp t = std::max(NextRun("db.ping"), NextRun("api.health"));
   // db fails first, then api.
   clock_.Set(t);
@@ -352,14 +359,14 @@ TEST_F(MonitorTest, ASymptomIsSuppressedByItsHardDependency) {
 TEST_F(MonitorTest, ResultsInAMaintenanceWindowAreMarked) {
   CheckDef d = Def("api", "web");
   d.max_attempts = 1;
-  ASSERT_TRUE(checks_->CreateCheck("admin", d).ok());
+  ASSERT_TRUE(Create(d).ok());
   Timestamp t = NextRun("api.web");
   MaintenanceWindow w;
   w.name = "upgrade";
   w.services = {"api"};
   w.timing.start = t - 1min;
-  w.timing.end = t + 1min;
-  w.doc = R"({"name":"upgrade"})";
+  w.timing.end = t + 5s;
+  w.doc = JsonToString(WindowDocJson(w));
   ASSERT_TRUE(checks_->CreateWindow("alice", w).ok());
   RunAt(t, Outcome::kCritical);
   EXPECT_TRUE(mon().StatusOf("api.web")->last_in_maintenance);
@@ -375,7 +382,7 @@ TEST_F(MonitorTest, ResultsInAMaintenanceWindowAreMarked) {
 }
 
 TEST_F(MonitorTest, HeartbeatGoesLateAndRecoversOnPing) {
-  ASSERT_TRUE(checks_->CreateCheck("admin", Heartbeat("nightly")).ok());
+  ASSERT_TRUE(Create(Heartbeat("nightly")).ok());
   const Timestamp t0 = clock_.Now();
   auto s = mon().StatusOf("api.nightly");
   ASSERT_TRUE(s->ping_deadline);
@@ -412,14 +419,16 @@ TEST_F(MonitorTest, CronHeartbeatDeadlineFollowsTheSchedule) {
   d.heartbeat.cron = "0 3 * * *";
   d.heartbeat.time_zone = "UTC";
   d.heartbeat.grace = 30min;
-  ASSERT_TRUE(checks_->CreateCheck("admin", d).ok());
+  d.doc.clear();
+  d.doc = JsonToString(CheckDocJson(d));
+  ASSERT_TRUE(Create(d).ok());
   // The fake clock starts at 2026-01-01T00:00:00Z: due 03:00, late after 03:30.
   auto s = mon().StatusOf("api.backup");
   EXPECT_EQ(FormatRfc3339(*s->ping_deadline), "2026-01-01T03:30:00Z");
 }
 
 TEST_F(MonitorTest, DeletingTheServiceDeletesItsChecks) {
-  ASSERT_TRUE(checks_->CreateCheck("admin", Def("api", "web")).ok());
+  ASSERT_TRUE(Create(Def("api", "web")).ok());
   RunAt(NextRun("api.web"), Outcome::kOk);
   ASSERT_TRUE(mon().Flush().ok());
   ASSERT_TRUE(catalog_.DeleteService("admin", "api", false).ok());
@@ -431,12 +440,13 @@ TEST_F(MonitorTest, DeletingTheServiceDeletesItsChecks) {
 }
 
 TEST_F(MonitorTest, ChangingADefinitionReplansAndDropsTheOldRunsResult) {
-  ASSERT_TRUE(checks_->CreateCheck("admin", Def("api", "web")).ok());
+  ASSERT_TRUE(Create(Def("api", "web")).ok());
   Timestamp due = NextRun("api.web");
   clock_.Set(due);
   mon().Tick(due);
   ASSERT_EQ(engine_.calls.size(), 1u);
   CheckDef faster = Def("api", "web", 5s);
+  faster.doc = JsonToString(CheckDocJson(faster));
   ASSERT_TRUE(checks_->UpdateCheck("admin", faster, 1).ok());
   engine_.Finish(Outcome::kCritical, due);
   mon().Tick(due + 1ms);
@@ -448,7 +458,7 @@ TEST_F(MonitorTest, ChangingADefinitionReplansAndDropsTheOldRunsResult) {
 TEST_F(MonitorTest, AvailabilityFromHistoryAndRollups) {
   CheckDef d = Def("api", "web");
   d.max_attempts = 1;
-  ASSERT_TRUE(checks_->CreateCheck("admin", d).ok());
+  ASSERT_TRUE(Create(d).ok());
   Timestamp t = NextRun("api.web");
   RunAt(t, Outcome::kOk);
   RunAt(t + 10s, Outcome::kCritical);
