@@ -7,6 +7,7 @@ void RegisterCatalogApi(http::Router& router, ApiDeps& deps);
 void RegisterIdentityApi(http::Router& router, ApiDeps& deps);
 void RegisterEventsApi(http::Router& router, ApiDeps& deps);
 void RegisterApplyApi(http::Router& router, ApiDeps& deps);
+void RegisterChecksApi(http::Router& router, ApiDeps& deps);
 
 void RegisterApi(http::Router& router, ApiDeps& deps) {
   RegisterSystemApi(router, deps);
@@ -14,6 +15,7 @@ void RegisterApi(http::Router& router, ApiDeps& deps) {
   RegisterIdentityApi(router, deps);
   RegisterEventsApi(router, deps);
   RegisterApplyApi(router, deps);
+  RegisterChecksApi(router, deps);
 }
 
 }  // namespace platops::api

@@ -34,7 +34,7 @@ class ApiTest : public ::testing::Test {
     ASSERT_TRUE(core_->identity().Bootstrap(std::string(kAdminToken)).ok());
     deps_ = std::make_unique<ApiDeps>(ApiDeps{core_->store(), core_->log(), core_->identity(),
                                               core_->catalog(), core_->kinds(), metrics_, clock_,
-                                              [] { return true; }, "test"});
+                                              [] { return true; }, "test", &core_->checks()});
     RegisterApi(router_, *deps_);
     http::ServerOptions opts;
     opts.port = 0;

@@ -23,6 +23,10 @@ struct CrudOps {
   std::function<std::string(const T&)> key;
   std::function<void(T&, const std::string&)> set_key;
   std::function<Result<identity::Page<T>>(const std::string& cursor, int limit)> list;
+  // Optional: when set, the list route calls it instead of `list`, for filters in the query.
+  std::function<Result<identity::Page<T>>(const http::Request&, const std::string& cursor,
+                                          int limit)>
+      list_request;
   std::function<Result<T>(const std::string& key)> get;
   std::function<Result<T>(const std::string& actor, T)> create;
   std::function<Result<T>(const std::string& actor, T, int64_t version)> update;
@@ -51,7 +55,9 @@ void RegisterCrud(http::Router& router, ApiDeps& deps, CrudOps<T> ops_in) {
              Protect(deps, Role::kViewer, [ops](http::Request& req, const auto&) {
                auto limit = LimitParam(req);
                if (!limit.ok()) return http::Response::Error(limit.status());
-               auto page = ops->list(req.Query("cursor").value_or(""), *limit);
+               const std::string cursor = req.Query("cursor").value_or("");
+               auto page = ops->list_request ? ops->list_request(req, cursor, *limit)
+                                             : ops->list(cursor, *limit);
                if (!page.ok()) return http::Response::Error(page.status());
                json::array items;
                for (const auto& x : page->items) items.push_back(ops->encode(x));

@@ -54,6 +54,21 @@ constexpr RouteDoc kRoutes[] = {
     {"GET", "/api/v1/events", "The event log: audit trail and timelines", "events", "viewer", "", "EventPage", 200, "subject_type,subject_id,action,after_seq,cursor,limit"},
     {"POST", "/api/v1/apply", "Validate and apply configuration documents in one transaction", "config", "operator", "ApplyRequest", "ApplyResult", 200, "dry_run,prune"},
     {"GET", "/api/v1/export", "The current configuration as documents", "config", "viewer", "", "ExportResult", 200, "format"},
+    {"GET", "/api/v1/checks", "List checks, optionally of one service", "checks", "viewer", "", "CheckPage", 200, "service,limit,cursor"},
+    {"POST", "/api/v1/checks", "Create a check", "checks", "operator", "CheckInput", "Check", 201, ""},
+    {"GET", "/api/v1/checks/{id}", "Get a check with its live status (id is <service>.<name>)", "checks", "viewer", "", "Check", 200, ""},
+    {"PUT", "/api/v1/checks/{id}", "Replace a check (needs version or If-Match)", "checks", "operator", "CheckInput", "Check", 200, ""},
+    {"PATCH", "/api/v1/checks/{id}", "Merge-patch a check (RFC 7386; needs version or If-Match)", "checks", "operator", "CheckPatch", "Check", 200, ""},
+    {"DELETE", "/api/v1/checks/{id}", "Delete a check with its results and history", "checks", "operator", "", "", 204, ""},
+    {"GET", "/api/v1/checks/{id}/results", "A check's raw results, newest first (default: the last hour)", "checks", "viewer", "", "CheckResults", 200, "from,to,limit"},
+    {"GET", "/api/v1/checks/{id}/availability", "A check's availability and outages (default: the last 30 days; format=csv for the SLA report)", "checks", "viewer", "", "Availability", 200, "from,to,format"},
+    {"GET", "/api/v1/services/{slug}/availability", "A service's availability: down while any critical check is HARD CRITICAL", "checks", "viewer", "", "Availability", 200, "from,to,format"},
+    {"GET", "/api/v1/maintenance-windows", "List maintenance windows", "checks", "viewer", "", "MaintenanceWindowPage", 200, "limit,cursor"},
+    {"POST", "/api/v1/maintenance-windows", "Create a maintenance window", "checks", "operator", "MaintenanceWindowInput", "MaintenanceWindow", 201, ""},
+    {"GET", "/api/v1/maintenance-windows/{name}", "Get a maintenance window", "checks", "viewer", "", "MaintenanceWindow", 200, ""},
+    {"PUT", "/api/v1/maintenance-windows/{name}", "Replace a maintenance window (needs version or If-Match)", "checks", "operator", "MaintenanceWindowInput", "MaintenanceWindow", 200, ""},
+    {"PATCH", "/api/v1/maintenance-windows/{name}", "Merge-patch a maintenance window", "checks", "operator", "MaintenanceWindowPatch", "MaintenanceWindow", 200, ""},
+    {"DELETE", "/api/v1/maintenance-windows/{name}", "Delete a maintenance window", "checks", "operator", "", "", 204, ""},
     {"GET", "/api/v1/openapi.json", "This document", "meta", "viewer", "", "", 200, ""},
 };
 // clang-format on
@@ -123,7 +138,92 @@ constexpr const char* kSchemas = R"json({
     "plan": {"type": "array", "items": {"type": "object", "properties": {"kind": {"type": "string"}, "key": {"type": "string"},
       "action": {"type": "string", "enum": ["create", "update", "delete", "unchanged"]},
       "changed_fields": {"type": "array", "items": {"type": "string"}}}}}}},
-  "ExportResult": {"type": "object", "properties": {"documents": {"type": "array", "items": {"type": "object"}}}}
+  "ExportResult": {"type": "object", "properties": {"documents": {"type": "array", "items": {"type": "object"}}}},
+  "CheckInput": {"type": "object", "required": ["service", "name", "type"], "additionalProperties": false,
+    "description": "Exactly one type object, named after the type. Heartbeats take no interval, timeout or retry_interval.",
+    "properties": {"service": {"type": "string"}, "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"},
+      "type": {"type": "string", "enum": ["http", "tcp", "dns", "tls", "exec", "heartbeat"]},
+      "interval": {"type": "string", "default": "1m", "description": "a duration, at least 1s"},
+      "timeout": {"type": "string", "description": "less than interval; default min(10s, 80% of interval)"},
+      "max_attempts": {"type": "integer", "minimum": 1, "maximum": 10, "default": 3, "description": "default 1 for heartbeats"},
+      "retry_interval": {"type": "string", "description": "default: the interval"},
+      "recovery_attempts": {"type": "integer", "minimum": 1, "maximum": 10, "default": 1},
+      "severity": {"type": "string", "enum": ["critical", "warning", "info"], "default": "critical"},
+      "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+      "enabled": {"type": "boolean", "default": true},
+      "flapping": {"type": "object", "properties": {"enabled": {"type": "boolean", "default": true},
+        "low": {"type": "number", "default": 20}, "high": {"type": "number", "default": 30}}},
+      "http": {"type": "object", "required": ["url"], "properties": {"url": {"type": "string"}, "method": {"type": "string", "default": "GET"},
+        "headers": {"type": "object", "additionalProperties": {"type": "string"}}, "body": {"type": "string"},
+        "expected_status": {"type": "array", "items": {"description": "200 or \"200-299\""}},
+        "body_contains": {"type": "string"}, "body_regex": {"type": "string", "description": "RE2"},
+        "json": {"type": "object", "properties": {"path": {"type": "string"}, "op": {"type": "string", "enum": ["==", "!=", "<", "<=", ">", ">=", "contains", "exists"]}, "value": {}}},
+        "max_response_time": {"type": "string"}, "follow_redirects": {"type": "boolean"}, "max_redirects": {"type": "integer"},
+        "verify_tls": {"type": "boolean"}, "ca_file": {"type": "string"},
+        "basic_auth": {"type": "object", "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
+        "bearer_token": {"type": "string"}, "max_body_bytes": {"type": "integer"}}},
+      "tcp": {"type": "object", "required": ["host", "port"], "properties": {"host": {"type": "string"}, "port": {"type": "integer"},
+        "send": {"type": "string"}, "expect": {"type": "string", "description": "RE2"}}},
+      "dns": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"},
+        "record": {"type": "string", "enum": ["A", "AAAA", "CNAME", "MX", "TXT", "NS"]}, "server": {"type": "string"},
+        "expected": {"type": "array", "items": {"type": "string"}}}},
+      "tls": {"type": "object", "required": ["host"], "properties": {"host": {"type": "string"}, "port": {"type": "integer", "default": 443},
+        "server_name": {"type": "string"}, "verify": {"type": "boolean"}, "ca_file": {"type": "string"},
+        "warning_days": {"type": "integer", "default": 21}, "critical_days": {"type": "integer", "default": 7}}},
+      "exec": {"type": "object", "required": ["command"], "properties": {"command": {"type": "string", "description": "absolute path or a name in PATH; no shell"},
+        "args": {"type": "array", "items": {"type": "string"}}, "env": {"type": "object", "additionalProperties": {"type": "string"}},
+        "working_dir": {"type": "string"}, "max_output_bytes": {"type": "integer"}}},
+      "heartbeat": {"type": "object", "properties": {"period": {"type": "string"}, "cron": {"type": "string"},
+        "time_zone": {"type": "string", "description": "with cron only"}, "grace": {"type": "string", "default": "5m"},
+        "token": {"type": "string", "description": "16..128 of A-Z a-z 0-9 _ -; generated when absent"}}},
+      "id": {"type": "string", "readOnly": true}, "version": {"type": "integer"}, "created_at": {"type": "string"},
+      "updated_at": {"type": "string"}, "status": {"type": "object", "readOnly": true}, "ping_url": {"type": "string", "readOnly": true}}},
+  "CheckPatch": {"type": "object", "description": "RFC 7386 merge patch of CheckInput"},
+  "CheckStatus": {"type": "object", "properties": {
+    "state": {"type": "string", "enum": ["PENDING", "OK", "WARNING", "CRITICAL", "UNKNOWN"]},
+    "state_type": {"type": "string", "enum": ["soft", "hard"]}, "attempt": {"type": "integer"},
+    "since": {"type": "string", "nullable": true}, "hard_state": {"type": "string"}, "hard_since": {"type": "string", "nullable": true},
+    "flapping": {"type": "boolean"}, "flap_percent": {"type": "number"}, "in_maintenance": {"type": "boolean"},
+    "suppressed_by": {"type": "string", "nullable": true}, "next_run": {"type": "string", "nullable": true},
+    "skipped_in_flight": {"type": "integer"}, "last_result": {"type": "object", "nullable": true},
+    "last_ping": {"type": "string"}, "last_start": {"type": "string"}, "last_job_duration": {"type": "string"},
+    "ping_deadline": {"type": "string"}}},
+  "Check": {"allOf": [{"$ref": "#/components/schemas/CheckInput"}, {"type": "object",
+    "required": ["id", "version", "created_at", "updated_at"], "properties": {"id": {"type": "string"},
+    "version": {"type": "integer"}, "created_at": {"type": "string", "format": "date-time"},
+    "updated_at": {"type": "string", "format": "date-time"}, "ping_url": {"type": "string", "description": "heartbeats: /ping/<token>"},
+    "status": {"$ref": "#/components/schemas/CheckStatus"}}}]},
+  "CheckPage": {"type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Check"}}, "next_cursor": {"type": "string", "nullable": true}}},
+  "CheckResult": {"type": "object", "properties": {"at": {"type": "string", "format": "date-time"},
+    "outcome": {"type": "string", "enum": ["OK", "WARNING", "CRITICAL", "UNKNOWN"]}, "duration_seconds": {"type": "number"},
+    "message": {"type": "string"}, "in_maintenance": {"type": "boolean"}, "details": {"type": "object"}}},
+  "CheckResults": {"type": "object", "properties": {"check": {"type": "string"},
+    "items": {"type": "array", "items": {"$ref": "#/components/schemas/CheckResult"}}}},
+  "Availability": {"type": "object", "properties": {"subject": {"type": "string"},
+    "from": {"type": "string", "format": "date-time"}, "to": {"type": "string", "format": "date-time"},
+    "monitored_seconds": {"type": "number"}, "maintenance_seconds": {"type": "number"}, "down_seconds": {"type": "number"},
+    "uptime_percent": {"type": "number", "nullable": true},
+    "outages": {"type": "array", "items": {"type": "object", "properties": {"start": {"type": "string"}, "end": {"type": "string"},
+      "duration_seconds": {"type": "number"}, "cause": {"type": "string"}, "ongoing": {"type": "boolean"}}}},
+    "response_times": {"type": "object", "properties": {"count": {"type": "integer"}, "mean_ms": {"type": "number", "nullable": true},
+      "p95_ms": {"type": "number", "nullable": true}, "min_ms": {"type": "number", "nullable": true}, "max_ms": {"type": "number", "nullable": true}}}}},
+  "WeeklyRange": {"type": "object", "required": ["day", "start", "end"], "properties": {
+    "day": {"type": "string", "enum": ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]}, "start": {"type": "string", "description": "HH:MM"},
+    "end_day": {"type": "string", "description": "default: day, or the next day when end <= start"}, "end": {"type": "string", "description": "HH:MM, up to 24:00"}}},
+  "MaintenanceWindowInput": {"type": "object", "required": ["name", "services"], "additionalProperties": false,
+    "description": "One of: start and end (one-off); cron and duration; weekly. A recurring window may be bounded by start and end.",
+    "properties": {"name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"},
+      "services": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+      "check_labels": {"type": "object", "additionalProperties": {"type": "string"}},
+      "start": {"type": "string", "format": "date-time"}, "end": {"type": "string", "format": "date-time"},
+      "cron": {"type": "string"}, "duration": {"type": "string"},
+      "weekly": {"type": "array", "items": {"$ref": "#/components/schemas/WeeklyRange"}},
+      "time_zone": {"type": "string", "default": "UTC"}, "reason": {"type": "string"},
+      "created_by": {"type": "string", "readOnly": true}, "version": {"type": "integer"},
+      "created_at": {"type": "string"}, "updated_at": {"type": "string"}}},
+  "MaintenanceWindowPatch": {"type": "object", "description": "RFC 7386 merge patch of MaintenanceWindowInput"},
+  "MaintenanceWindow": {"allOf": [{"$ref": "#/components/schemas/MaintenanceWindowInput"}]},
+  "MaintenanceWindowPage": {"type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/MaintenanceWindow"}}, "next_cursor": {"type": "string", "nullable": true}}}
 })json";
 
 json::object ErrorResponse(const char* description) {
@@ -198,14 +298,19 @@ std::string OpenApiDocument(const http::Router& router, const std::string& versi
     json::object responses;
     json::object ok;
     ok["description"] = d.status == 204 ? "Done" : "Success";
-    if (*d.response)
+    if (*d.response) {
       ok["content"] = json::object{
           {"application/json",
            json::object{{"schema", json::object{{"$ref", std::string("#/components/schemas/") +
                                                              d.response}}}}}};
-    else if (d.status == 200)
+      if (std::string(d.response) == "Availability")
+        ok["content"].as_object()["text/csv"] = json::object{
+            {"schema", json::object{{"type", "string"},
+                                    {"description", "format=csv: the SLA report (RFC 4180)"}}}};
+    } else if (d.status == 200) {
       ok["content"] = json::object{
           {"application/json", json::object{{"schema", json::object{{"type", "object"}}}}}};
+    }
     responses[std::to_string(d.status)] = std::move(ok);
     responses["400"] = ErrorResponse("Invalid input; error.field names the field");
     responses["401"] = ErrorResponse("Missing or invalid token");
@@ -216,6 +321,7 @@ std::string OpenApiDocument(const http::Router& router, const std::string& versi
       responses["409"] = ErrorResponse("Stale version, already exists, or still referenced");
       responses["422"] = ErrorResponse("Refers to an object that does not exist");
     }
+    op["responses"] = std::move(responses);
     json::value& entry = paths[route.path_template];
     if (!entry.is_object()) entry = json::object();
     entry.as_object()[Lower(std::string(http::MethodName(route.method)))] = std::move(op);

@@ -51,7 +51,8 @@ bool IsParam(const std::string& segment) {
 
 }  // namespace
 
-void Router::Add(Method method, std::string path_template, Handler handler, bool run_inline) {
+void Router::Add(Method method, std::string path_template, Handler handler, bool run_inline,
+                 bool secret_params) {
   if (path_template.empty() || path_template.front() != '/') {
     throw std::invalid_argument("route template must start with '/': " + path_template);
   }
@@ -69,7 +70,7 @@ void Router::Add(Method method, std::string path_template, Handler handler, bool
                                   path_template);
     }
   }
-  route.info = RouteInfo{method, std::move(path_template), run_inline};
+  route.info = RouteInfo{method, std::move(path_template), run_inline, secret_params};
   route.handler = std::move(handler);
   routes_.push_back(std::move(route));
 }
@@ -143,6 +144,7 @@ Router::Match Router::Find(Method method, std::string_view path) const {
   match.handler = &best->handler;
   match.route = best->info.path_template;
   match.run_inline = best->info.run_inline;
+  match.secret_params = best->info.secret_params;
   for (size_t i = 0; i < segments.size(); ++i) {
     const std::string& s = best->segments[i];
     if (IsParam(s)) match.params[s.substr(1, s.size() - 2)] = std::move(segments[i]);

@@ -19,11 +19,14 @@ struct RouteInfo {
   // Handlers marked inline run on the I/O thread (cheap, never block: /healthz, /metrics);
   // others run on the blocking worker pool.
   bool run_inline = false;
+  // The path parameters are secrets (heartbeat ping tokens): the access log shows the template.
+  bool secret_params = false;
 };
 
 class Router {
  public:
-  void Add(Method method, std::string path_template, Handler handler, bool run_inline = false);
+  void Add(Method method, std::string path_template, Handler handler, bool run_inline = false,
+           bool secret_params = false);
 
   struct Match {
     const Handler* handler = nullptr;  // null: see status
@@ -31,6 +34,7 @@ class Router {
     std::string route;                 // the matched template
     std::map<std::string, std::string> params;
     bool run_inline = false;
+    bool secret_params = false;
     std::vector<Method> allowed;  // for 405's Allow header
   };
   // `path` as received, percent-encoded and without the query; each segment is decoded before it

@@ -120,6 +120,7 @@ class Server::Impl {
     std::string request_id;
     std::string method = "OTHER";
     std::string target;
+    bool secret_target = false;  // the access log shows the route template, not the target
     std::string route = "unmatched";
     int status = 0;
     size_t bytes = 0;
@@ -513,6 +514,7 @@ asio::awaitable<void> Server::Impl::Serve(Stream& stream, Connection& conn,
         req.route = match.route;
         req.path_params = match.params;
         outcome.route = match.route;
+        outcome.secret_target = match.secret_params;
         if (match.run_inline) {
           resp = Dispatch(match, req);
         } else {
@@ -639,8 +641,8 @@ void Server::Impl::Record(const Outcome& o, Clock::time_point start,
     request_duration_->Observe({o.route, o.method, std::to_string(o.status)}, seconds);
   }
   if (options_.access_log) {
-    spdlog::info("{} {} {} {} {} {:.1f} {}", o.request_id, o.method, o.target, o.status, o.bytes,
-                 seconds * 1000, remote);
+    spdlog::info("{} {} {} {} {} {:.1f} {}", o.request_id, o.method,
+                 o.secret_target ? o.route : o.target, o.status, o.bytes, seconds * 1000, remote);
   }
 }
 

@@ -711,6 +711,41 @@ TEST_F(ServerTest, AccessLogHasOneLinePerRequest) {
   EXPECT_TRUE(access[0].ends_with(" 127.0.0.1")) << access[0];
 }
 
+TEST(ServerAccessLogTest, SecretPathParametersAreNotLogged) {
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(100);
+  sink->set_pattern("%v");
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", sink));
+  spdlog::set_level(spdlog::level::info);
+  Router router;
+  router.Add(
+      Method::kGet, "/ping/{token}", [](Request&) { return Response::Text(200, "OK\n"); },
+      /*run_inline=*/false, /*secret_params=*/true);
+  ServerOptions options;
+  options.host = "127.0.0.1";
+  options.port = 0;
+  options.io_threads = 1;
+  options.worker_threads = 1;
+  options.access_log = true;
+  Server logged(options, router, nullptr);
+  ASSERT_TRUE(logged.Start().ok());
+  auto client = NewCurlClient();
+  ClientRequest req;
+  req.url = "http://127.0.0.1:" + std::to_string(logged.port()) + "/ping/s3cr3t-token";
+  req.headers = {{"X-Request-Id", "log-2"}};
+  auto resp = client->Send(req);
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(resp->status, 200);
+  logged.Stop();
+  spdlog::set_default_logger(previous);
+  spdlog::set_level(spdlog::level::warn);
+
+  std::string all;
+  for (const auto& line : sink->last_formatted()) all += line;
+  EXPECT_EQ(all.find("s3cr3t-token"), std::string::npos) << all;
+  EXPECT_NE(all.find("log-2 GET /ping/{token} 200"), std::string::npos) << all;
+}
+
 TEST(ServerStartTest, PortInUseIsReported) {
   Router router;
   ServerOptions options;

@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "api/api.h"
+#include "hostmetrics/host_metrics.h"
 #include "http/server.h"
 #include "server/core.h"
 #include "server/process_metrics.h"
@@ -98,6 +99,21 @@ int Serve(const ServerConfig& config) {
                  applied->plan.size(), changed);
   }
 
+  // This machine's node_* metrics, on /metrics beside platops's own.
+  std::unique_ptr<hostmetrics::HostMetrics> host;
+  if (config.host_metrics.enabled) {
+    hostmetrics::HostMetricsOptions ho;
+    ho.interval = config.host_metrics.interval;
+    host = std::make_unique<hostmetrics::HostMetrics>(ho, clock);
+    Status hs = host->Start();
+    if (hs.ok()) {
+      host->Register(metrics);
+    } else {
+      spdlog::error("host metrics disabled: {}", hs.ToString());
+      host.reset();
+    }
+  }
+
   std::atomic<bool> ready{false};
   http::Router router;
   api::ApiDeps deps{core->store(),
@@ -166,6 +182,7 @@ int Serve(const ServerConfig& config) {
   ready = false;
   server.Stop();  // stop accepting, finish in-flight requests within shutdown_grace
   core->StopChecks();
+  if (host) host->Stop();
   core->bus().Stop();
   core.reset();  // closes the store
   spdlog::info("stopped cleanly");

@@ -2,6 +2,7 @@
 """End-to-end tests of platops: the real binary on 127.0.0.1 with a temporary data dir."""
 
 import http.client
+import http.server
 import json
 import os
 import signal
@@ -89,6 +90,47 @@ def request(url, method="GET", body=None, token=TOKEN, headers=None):
             return r.status, r.read().decode(), dict(r.headers)
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode(), dict(e.headers)
+
+
+def wait_for(probe, timeout, what):
+    """Polls probe() until it returns (True, _); fails with the last observation."""
+    deadline = time.time() + timeout
+    seen = None
+    while time.time() < deadline:
+        done, seen = probe()
+        if done:
+            return seen
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last saw: {seen!r}")
+
+
+class Target:
+    """A local HTTP target for checks: 200 "ok" on every GET until stopped."""
+
+    def __init__(self):
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = b"ok\n"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.running = True
+
+    def stop(self):
+        if self.running:
+            self.running = False
+            self.server.shutdown()
+            self.server.server_close()
 
 
 def cli(*args, server=None, token=TOKEN, check=True):
@@ -305,6 +347,134 @@ class E2ETest(unittest.TestCase):
         p = subprocess.run([BINARY, "service", "list"], capture_output=True, text=True,
                            env=env_server, timeout=60)
         self.assertEqual(p.returncode, 1, p.stderr)
+
+    def make_service(self, s, slug="web"):
+        status, body, _ = request(s.url + "/api/v1/teams", "POST", {"slug": "core", "name": "Core"})
+        self.assertIn(status, (201, 409), body)
+        status, body, _ = request(s.url + "/api/v1/services", "POST",
+                                  {"slug": slug, "name": slug, "team": "core"})
+        self.assertEqual(status, 201, body)
+
+    def check_status(self, s, check_id):
+        status, body, _ = request(s.url + "/api/v1/checks/" + check_id)
+        self.assertEqual(status, 200, body)
+        return json.loads(body)["status"]
+
+    def test_http_check_against_a_local_target(self):
+        s = self.start()
+        self.make_service(s)
+        target = Target()
+        self.addCleanup(target.stop)
+        status, body, _ = request(s.url + "/api/v1/checks", "POST", {
+            "service": "web", "name": "home", "type": "http", "interval": "1s",
+            "timeout": "800ms", "max_attempts": 2, "retry_interval": "1s",
+            "http": {"url": f"http://127.0.0.1:{target.port}/", "body_contains": "ok"}})
+        self.assertEqual(status, 201, body)
+
+        def state_is(state, state_type):
+            def probe():
+                st = self.check_status(s, "web.home")
+                return st["state"] == state and st["state_type"] == state_type, st
+            return probe
+
+        wait_for(state_is("OK", "hard"), 10, "the check to run OK")
+        sample = 'probe_success{service="web",check="home",kind="http"} '
+        _, metrics, _ = request(s.url + "/metrics", token=None)
+        self.assertIn(sample + "1", metrics)
+
+        # Without its target the check fails twice (max_attempts 2) and becomes HARD CRITICAL.
+        target.stop()
+        st = wait_for(state_is("CRITICAL", "hard"), 15, "HARD CRITICAL after the target stopped")
+        self.assertEqual(st["attempt"], 2, st)
+        self.assertTrue(st["last_result"]["message"], st)
+        _, metrics, _ = request(s.url + "/metrics", token=None)
+        self.assertIn(sample + "0", metrics)
+
+        def state_events():
+            _, body, _ = request(s.url + "/api/v1/events?subject_type=check&subject_id=web.home"
+                                 "&action=check.state_changed")
+            changes = [(e["payload"]["from"], e["payload"]["to"]) for e in json.loads(body)["items"]]
+            return ("OK", "CRITICAL") in changes, changes
+
+        wait_for(state_events, 5, "a check.state_changed event OK -> CRITICAL")
+
+    def test_heartbeat_pings_flip_the_state(self):
+        s = self.start()
+        self.make_service(s)
+        token = "e2e-heartbeat-token-0001"
+        status, body, _ = request(s.url + "/api/v1/checks", "POST", {
+            "service": "web", "name": "backup", "type": "heartbeat",
+            "heartbeat": {"period": "1h", "token": token}})
+        self.assertEqual(status, 201, body)
+        self.assertEqual(json.loads(body)["ping_url"], "/ping/" + token)
+        self.assertEqual(self.check_status(s, "web.backup")["state"], "PENDING")
+        # As a cron job would: curl -fsS --data-raw "$output" http://.../ping/<token>, no auth.
+        status, body, headers = request(s.url + "/ping/" + token, "POST", b"backup done",
+                                        token=None, headers={"Content-Type": "text/plain"})
+        self.assertEqual((status, body), (200, "OK\n"))
+        self.assertTrue(headers["Content-Type"].startswith("text/plain"), headers)
+        st = self.check_status(s, "web.backup")
+        self.assertEqual(st["state"], "OK", st)
+        self.assertIn("last_ping", st)
+        status, body, _ = request(s.url + f"/ping/{token}/fail", token=None)
+        self.assertEqual((status, body), (200, "OK\n"))
+        self.assertEqual(self.check_status(s, "web.backup")["state"], "CRITICAL")
+        status, body, _ = request(s.url + f"/ping/{token}/0", token=None)
+        self.assertEqual(self.check_status(s, "web.backup")["state"], "OK")
+        status, body, _ = request(s.url + "/ping/not-a-known-token-000", token=None)
+        self.assertEqual((status, body), (404, "not found\n"))
+
+    def test_apply_checks_from_yaml_is_idempotent(self):
+        s = self.start()
+        conf = os.path.join(self.dir, "conf")
+        os.makedirs(conf)
+        with open(os.path.join(conf, "all.yaml"), "w") as f:
+            f.write("""kind: Team
+slug: core
+name: Core
+---
+kind: Service
+slug: web
+name: Web
+team: core
+---
+kind: Check
+service: web
+name: backup
+type: heartbeat
+heartbeat: {period: 1h, grace: 10m, token: e2e-apply-heartbeat-0001}
+---
+kind: Check
+service: web
+name: port
+type: tcp
+enabled: false
+tcp: {host: 127.0.0.1, port: 1}
+---
+kind: MaintenanceWindow
+name: web-sundays
+services: [web]
+weekly: [{day: sun, start: "02:00", end: "04:00"}]
+time_zone: Europe/Berlin
+""")
+        first = cli("apply", "-f", conf, server=s)
+        self.assertIn("create", first.stdout)
+
+        def events():
+            _, body, _ = request(s.url + "/api/v1/events?limit=1000")
+            return [(e["seq"], e["action"]) for e in json.loads(body)["items"]]
+
+        before = events()
+        self.assertIn("check.created", [a for _, a in before])
+        again = cli("apply", "-f", conf, server=s)
+        self.assertIn("unchanged", again.stdout)
+        self.assertNotIn("create ", again.stdout)
+        self.assertNotIn("update ", again.stdout)
+        self.assertEqual(events(), before)
+        status, body, _ = request(s.url + "/api/v1/checks?service=web")
+        self.assertEqual([c["id"] for c in json.loads(body)["items"]], ["web.backup", "web.port"])
+        status, body, _ = request(s.url + "/api/v1/maintenance-windows/web-sundays")
+        self.assertEqual(status, 200, body)
 
 
 if __name__ == "__main__":
