@@ -23,7 +23,12 @@ namespace {
 constexpr int64_t kKiB = 1024;
 constexpr int64_t kMiB = 1024 * 1024;
 
-std::string Quote(std::string_view s) { return "\"" + Abbreviate(s, 80) + "\""; }
+std::string Quote(std::string_view s) {
+  std::string out = Abbreviate(s, 80);
+  out.insert(out.begin(), '"');
+  out.push_back('"');
+  return out;
+}
 
 bool HasControlChar(std::string_view s) {
   for (unsigned char c : s) {
