@@ -82,6 +82,8 @@ class ChecksService {
 
   // Inside a caller's write transaction (apply). The monitor follows after commit.
   Result<std::vector<CheckDef>> AllChecks(store::Tx& tx) const;
+  // id -> the stored normalised document, without decoding it.
+  Result<std::map<std::string, std::string>> AllCheckDocs(store::Tx& tx) const;
   Status PutCheck(store::Tx& tx, const std::string& actor, CheckDef def, bool create);
   Status DeleteCheck(store::Tx& tx, const std::string& actor, const std::string& id);
   Result<std::vector<MaintenanceWindow>> AllWindows(store::Tx& tx) const;
@@ -107,6 +109,13 @@ class ChecksService {
                                         MaintenanceWindow w,
                                         std::optional<int64_t> expected_version, bool create);
   Result<std::optional<CheckDef>> FindCheck(store::Tx& tx, const std::string& id) const;
+  // What an update needs of the stored check, without decoding (and re-preparing) its probe.
+  struct StoredCheck {
+    std::string doc, ping_token;
+    int64_t version = 0;
+    Timestamp created_at{}, updated_at{};
+  };
+  Result<std::optional<StoredCheck>> FindStoredCheck(store::Tx& tx, const std::string& id) const;
   Result<std::optional<MaintenanceWindow>> FindWindow(store::Tx& tx,
                                                       const std::string& name) const;
   Result<std::vector<Interval>> MaintenanceFor(store::Tx& tx, const CheckDef& def, Timestamp from,

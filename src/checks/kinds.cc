@@ -1,10 +1,10 @@
 // `kind: Check` and `kind: MaintenanceWindow`: configuration as code for the checks module.
 
-#include "checks/checks.h"
-
-#include "checks/codec.h"
-
 #include <boost/json.hpp>
+
+#include "base/json_reader.h"
+#include "checks/checks.h"
+#include "checks/codec.h"
 
 namespace platops::checks {
 
@@ -34,9 +34,15 @@ void RegisterKinds(config::KindRegistry& registry, ChecksService& checks) {
     return std::vector<config::Reference>{{"Service", Text(spec, "service"), "service"}};
   };
   check.list = [&checks](store::Tx& tx) -> Result<std::map<std::string, json::object>> {
-    PLATOPS_ASSIGN_OR_RETURN(auto defs, checks.AllChecks(tx));
+    // The stored documents as they are: a check whose probe no longer prepares on this host (an
+    // exec command removed) still lists, so an apply can fix or delete it.
+    PLATOPS_ASSIGN_OR_RETURN(auto docs, checks.AllCheckDocs(tx));
     std::map<std::string, json::object> out;
-    for (const auto& def : defs) out.emplace(def.id(), CheckDocJson(def));
+    for (auto& [id, doc] : docs) {
+      auto v = ParseJson(doc);
+      if (!v.ok() || !v->is_object()) return Internal("stored check " + id + " is not a JSON object");
+      out.emplace(id, std::move(v->get_object()));
+    }
     return out;
   };
   check.put = [&checks](store::Tx& tx, const std::string& actor, const json::object& spec,

@@ -193,7 +193,7 @@ Status Monitor::Load(const std::vector<CheckDef>& defs,
     if (!r.IsNull(20)) e->last_ping = FromMs(r.Int(20));
     if (!r.IsNull(21)) e->last_start = FromMs(r.Int(21));
     if (!r.IsNull(22)) e->last_job = milliseconds(r.Int(22));
-    if (e->def.type == CheckType::kHeartbeat) PlanHeartbeat(*e, clock_.Now());
+    if (e->def.type == CheckType::kHeartbeat && e->def.enabled) PlanHeartbeat(*e, clock_.Now());
   }
   return Status::Ok();
 }
@@ -211,6 +211,12 @@ void Monitor::Upsert(const CheckDef& def) {
   Entry& e = *slot;
   const bool replan = fresh || e.def.interval != def.interval || e.def.enabled != def.enabled ||
                       e.def.type != def.type || e.def.doc != def.doc;
+  // A heartbeat that was off (or was another type) is not late for the time it was off.
+  if (!fresh && def.type == CheckType::kHeartbeat && def.enabled &&
+      (!e.def.enabled || e.def.type != CheckType::kHeartbeat)) {
+    e.hb_base = now;
+    e.hb_late_reported = false;
+  }
   if (!e.def.heartbeat.token.empty()) tokens_.erase(e.def.heartbeat.token);
   e.def = def;
   e.policy = PolicyOf(def);
@@ -224,7 +230,7 @@ void Monitor::Upsert(const CheckDef& def) {
   }
   checks_by_service_[def.service].insert(id);
   if (!replan) return;
-  ++e.run;
+  e.run = ++runs_issued_;  // unique across incarnations of the same id
   if (e.in_flight) {
     // The running probe belongs to the old definition; its result will be dropped.
     e.in_flight = false;
@@ -238,8 +244,7 @@ void Monitor::Upsert(const CheckDef& def) {
     e.scheduled = now;
     PlanNext(e, now, false);
   }
-  woken_ = true;
-  wake_.notify_all();
+  WakeScheduler();
 }
 
 void Monitor::Remove(const std::string& id) {
@@ -251,6 +256,10 @@ void Monitor::Remove(const std::string& id) {
   if (svc != checks_by_service_.end()) svc->second.erase(id);
   entries_.erase(it);
   dirty_.erase(id);
+  // Nothing buffered for it may land under a check created again with the same id.
+  std::erase_if(pending_results_, [&](const PendingResult& r) { return r.check_id == id; });
+  std::erase_if(pending_history_, [&](const PendingHistory& h) { return h.check_id == id; });
+  std::erase_if(failed_rollups_, [&](const auto& kv) { return kv.first.first == id; });
 }
 
 void Monitor::UpsertWindow(const MaintenanceWindow& w) {
@@ -303,23 +312,27 @@ void Monitor::PlanNext(Entry& e, Timestamp now, bool retry) {
 void Monitor::PlanHeartbeat(Entry& e, Timestamp now) {
   const HeartbeatSpec& hb = e.def.heartbeat;
   Timestamp deadline;
+  e.next_due.reset();
+  ++e.plan_gen;
   if (e.cron) {
     Timestamp expected = e.cron->Next(e.hb_base);
-    if (expected == Timestamp::max()) {
-      e.next_due.reset();
-      return;
-    }
+    if (expected == Timestamp::max()) return;
     deadline = expected + hb.grace;
   } else {
+    if (hb.period.count() <= 0) return;  // refused by validation; never spin on it
     deadline = e.hb_base + hb.period + hb.grace;
   }
   // Once late, re-check every period (or cron occurrence) so the result stream keeps going.
   while (e.hb_late_reported && deadline <= now) {
-    deadline = e.cron ? e.cron->Next(deadline) + hb.grace : deadline + hb.period;
-    if (deadline == Timestamp::max()) break;
+    if (e.cron) {
+      Timestamp expected = e.cron->Next(deadline);
+      if (expected == Timestamp::max()) return;
+      deadline = expected + hb.grace;
+    } else {
+      deadline += hb.period;
+    }
   }
   e.next_due = deadline;
-  ++e.plan_gen;
   due_.emplace(deadline, e.def.id(), e.plan_gen);
 }
 
@@ -427,20 +440,8 @@ void Monitor::ProcessResult(Entry& e, probe::Result r, Timestamp now) {
 void Monitor::StartProbe(Entry& e, Timestamp now) {
   e.in_flight = true;
   ++in_flight_;
-  const std::string id = e.def.id();
-  const uint64_t run = e.run;
   (void)now;
-  engine_.Run(e.def.probe, e.def.timeout, [this, id, run](probe::Result r) {
-    {
-      std::lock_guard lock(completions_mu_);
-      completions_.push_back({id, run, std::move(r)});
-    }
-    {
-      std::lock_guard lock(thread_mu_);
-      woken_ = true;
-    }
-    wake_.notify_all();
-  });
+  starts_.push_back({e.def.probe, e.def.timeout, e.def.id(), e.run});
 }
 
 Timestamp Monitor::Tick(Timestamp now) {
@@ -449,7 +450,45 @@ Timestamp Monitor::Tick(Timestamp now) {
     std::lock_guard lock(completions_mu_);
     done.swap(completions_);
   }
-  std::lock_guard lock(mu_);
+  std::vector<ProbeStart> starts;
+  Timestamp next;
+  {
+    std::lock_guard lock(mu_);
+    next = TickLocked(now, done);
+    starts.swap(starts_);
+  }
+  // Probes are handed to the engine outside the lock: the engine takes its own locks and may
+  // call back at once.
+  for (auto& st : starts) {
+    engine_.Run(std::move(st.spec), st.timeout,
+                [this, id = std::move(st.id), run = st.run](probe::Result r) {
+                  {
+                    std::lock_guard lock(completions_mu_);
+                    completions_.push_back({id, run, std::move(r)});
+                  }
+                  WakeScheduler();
+                });
+  }
+  return next;
+}
+
+Timestamp Monitor::TickLocked(Timestamp now, std::vector<Completion>& done) {
+  // The wall clock stepped back (NTP): re-plan everything from now, or checks would wait out
+  // the step.
+  if (last_tick_ != Timestamp{} && now + std::chrono::seconds(1) < last_tick_) {
+    spdlog::warn("checks: the clock stepped back by {} ms; re-planning every check",
+                 (last_tick_ - now).count());
+    for (auto& [id, e] : entries_) {
+      if (!e->def.enabled) continue;
+      if (e->def.type == CheckType::kHeartbeat) {
+        e->hb_base = std::min(e->hb_base, now);
+        PlanHeartbeat(*e, now);
+      } else {
+        e->scheduled = now;
+        PlanNext(*e, now, false);
+      }
+    }
+  }
   last_tick_ = now;
   for (auto& c : done) {
     --in_flight_;
@@ -458,19 +497,22 @@ Timestamp Monitor::Tick(Timestamp now) {
     Entry& e = *it->second;
     if (c.run != e.run) continue;  // a result of a superseded definition
     e.in_flight = false;
+    if (stopped_) continue;  // cancelled by shutdown: not a result about the target
     ProcessResult(e, std::move(c.result), now);
   }
+  if (stopped_) return now + std::chrono::seconds(1);
+  // Due checks that cannot start for the concurrency cap wait here and go back afterwards, so
+  // heartbeats and stale entries behind them are still handled.
+  std::vector<Due> blocked;
   while (!due_.empty()) {
     auto [due, id, gen] = due_.top();
     if (due > now) break;
+    due_.pop();
     auto it = entries_.find(id);
-    if (it == entries_.end() || it->second->plan_gen != gen) {
-      due_.pop();
-      continue;
-    }
+    if (it == entries_.end() || it->second->plan_gen != gen) continue;
     Entry& e = *it->second;
+    if (!e.def.enabled) continue;
     if (e.def.type == CheckType::kHeartbeat) {
-      due_.pop();
       probe::Result r;
       r.outcome = Outcome::kCritical;
       r.started = now;
@@ -484,7 +526,6 @@ Timestamp Monitor::Tick(Timestamp now) {
     }
     if (e.in_flight) {
       // The previous run is still going: this one is skipped, the grid goes on.
-      due_.pop();
       ++e.skipped;
       if (skipped_) skipped_->Add({"in_flight"});
       const Timestamp running = e.scheduled;
@@ -493,8 +534,10 @@ Timestamp Monitor::Tick(Timestamp now) {
       e.scheduled = running;
       continue;
     }
-    if (in_flight_ >= options_.max_concurrent) break;  // waits for a completion
-    due_.pop();
+    if (in_flight_ >= options_.max_concurrent) {
+      blocked.emplace_back(due, id, gen);
+      continue;
+    }
     e.scheduled = due;
     if (lateness_) lateness_->Observe({}, std::chrono::duration<double>(now - due).count());
     StartProbe(e, now);
@@ -502,6 +545,9 @@ Timestamp Monitor::Tick(Timestamp now) {
     // result may re-plan it (a retry).
     PlanNext(e, now, false);
   }
+  for (auto& b : blocked) due_.push(std::move(b));
+  // Blocked checks start when a probe finishes (that wakes the scheduler), not by polling.
+  if (!blocked.empty()) return now + std::chrono::seconds(1);
   if (due_.empty()) return now + std::chrono::seconds(1);
   return std::max(now, std::get<0>(due_.top()));
 }
@@ -551,11 +597,7 @@ Status Monitor::Ping(const std::string& token, PingKind kind,
   e.hb_late_reported = false;
   ProcessResult(e, std::move(r), now);
   PlanHeartbeat(e, now);
-  {
-    std::lock_guard tl(thread_mu_);
-    woken_ = true;
-  }
-  wake_.notify_all();
+  WakeScheduler();
   return Status::Ok();
 }
 
@@ -807,13 +849,26 @@ void Monitor::Stop() {
     if (!scheduler_.joinable()) return;
     stopping_ = true;
   }
-  wake_.notify_all();
+  scheduler_cv_.notify_all();
+  writer_cv_.notify_all();
   scheduler_.join();
   writer_.join();
-  // Whatever finished while stopping is judged and written.
-  Tick(clock_.Now());
+  {
+    std::lock_guard lock(mu_);
+    stopped_ = true;  // results still in flight are the engine's cancellations: dropped
+  }
   Status st = Flush();
   if (!st.ok()) spdlog::error("checks: final flush failed: {}", st.ToString());
+}
+
+void Monitor::WakeScheduler() {
+  {
+    std::lock_guard lock(thread_mu_);
+    // One wake-up is enough for everything that arrives before the scheduler runs again.
+    if (woken_) return;
+    woken_ = true;
+  }
+  scheduler_cv_.notify_one();
 }
 
 void Monitor::SchedulerLoop() {
@@ -830,8 +885,8 @@ void Monitor::SchedulerLoop() {
     }
     auto wait = std::chrono::duration_cast<milliseconds>(next - clock_.Now());
     if (wait.count() <= 0) continue;
-    wake_.wait_for(lock, std::min<milliseconds>(wait, std::chrono::seconds(1)),
-                   [this] { return stopping_ || woken_; });
+    scheduler_cv_.wait_for(lock, std::min<milliseconds>(wait, std::chrono::seconds(1)),
+                           [this] { return stopping_ || woken_; });
     woken_ = false;
   }
 }
@@ -841,7 +896,7 @@ void Monitor::WriterLoop() {
   Timestamp last_prune = clock_.Now();
   milliseconds backoff = options_.flush_interval;
   while (!stopping_) {
-    wake_.wait_for(lock, backoff, [this] { return stopping_; });
+    writer_cv_.wait_for(lock, backoff, [this] { return stopping_; });
     if (stopping_) break;
     lock.unlock();
     Status st = Flush();

@@ -107,7 +107,8 @@ class Monitor {
 
   // Starts the scheduler and writer threads.
   void Start();
-  // Stops starting probes, waits for those in flight (the engine ends them), flushes, joins.
+  // Stops starting probes, joins the threads and writes what is buffered. Results of probes
+  // still in flight are dropped: stop the engine after this (its cancellations are not results).
   void Stop();
 
  private:
@@ -135,6 +136,13 @@ class Monitor {
     std::string suppressed_by;
   };
 
+  struct ProbeStart {
+    std::shared_ptr<const probe::Spec> spec;
+    std::chrono::milliseconds timeout{0};
+    std::string id;
+    uint64_t run = 0;
+  };
+  Timestamp TickLocked(Timestamp now, std::vector<Completion>& done);  // REQUIRES: mu_ held
   void ProcessResult(Entry& e, probe::Result r, Timestamp now);  // REQUIRES: mu_ held
   void StartProbe(Entry& e, Timestamp now);                       // REQUIRES: mu_ held
   void PlanNext(Entry& e, Timestamp now, bool retry);             // REQUIRES: mu_ held
@@ -143,6 +151,7 @@ class Monitor {
   std::string SuppressedBy(const Entry& e) const;                 // REQUIRES: mu_ held
   void MarkDirty(Entry& e);                                       // REQUIRES: mu_ held
   void RegisterMetrics(MetricsRegistry& registry);
+  void WakeScheduler();  // REQUIRES: thread_mu_ not held
   void SchedulerLoop();
   void WriterLoop();
 
@@ -170,6 +179,9 @@ class Monitor {
   std::map<std::pair<std::string, int64_t>, HourRollup> failed_rollups_;  // GUARDED_BY(mu_)
   int64_t dropped_results_ = 0;                                      // GUARDED_BY(mu_)
   Timestamp last_tick_{};                                            // GUARDED_BY(mu_)
+  uint64_t runs_issued_ = 0;                                         // GUARDED_BY(mu_)
+  std::vector<ProbeStart> starts_;  // probes to hand to the engine after unlocking; GUARDED_BY(mu_)
+  bool stopped_ = false;                                             // GUARDED_BY(mu_)
 
   std::mutex completions_mu_;
   std::vector<Completion> completions_;  // GUARDED_BY(completions_mu_)
@@ -177,7 +189,7 @@ class Monitor {
   std::mutex flush_mu_;  // one Flush at a time
 
   std::mutex thread_mu_;
-  std::condition_variable wake_;
+  std::condition_variable scheduler_cv_, writer_cv_;
   bool stopping_ = false;  // GUARDED_BY(thread_mu_)
   bool woken_ = false;     // GUARDED_BY(thread_mu_)
   std::thread scheduler_, writer_;

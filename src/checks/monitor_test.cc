@@ -483,5 +483,72 @@ TEST_F(MonitorTest, AvailabilityFromHistoryAndRollups) {
             StatusCode::kInvalidArgument);
 }
 
+
+TEST_F(MonitorTest, ADisabledHeartbeatIsNeverLate) {
+  CheckDef d = Heartbeat("off");
+  d.enabled = false;
+  ASSERT_TRUE(Create(d).ok());
+  NewService();  // a restart loads it disabled
+  const Timestamp t0 = clock_.Now();
+  clock_.Set(t0 + 3h);
+  mon().Tick(t0 + 3h);
+  EXPECT_TRUE(mon().StatusOf("api.off")->state.pending);
+  EXPECT_EQ(checks_->Ping("heartbeat-token-0123456789", PingKind::kSuccess, std::nullopt).code(),
+            StatusCode::kNotFound);
+  // Enabled again: late only a period + grace after that, not for the time it was off.
+  d.enabled = true;
+  d.doc = JsonToString(CheckDocJson(d));
+  ASSERT_TRUE(checks_->UpdateCheck("admin", d, 1).ok());
+  EXPECT_EQ(*mon().StatusOf("api.off")->ping_deadline, t0 + 3h + 65min);
+}
+
+TEST_F(MonitorTest, HeartbeatsAreJudgedWhileTheConcurrencyCapIsReached) {
+  MonitorOptions o;
+  o.max_concurrent = 1;
+  NewService(o);
+  ASSERT_TRUE(Create(Def("api", "a", 1min)).ok());
+  ASSERT_TRUE(Create(Def("api", "b", 1min)).ok());
+  ASSERT_TRUE(Create(Heartbeat("hb")).ok());
+  const Timestamp t = clock_.Now() + 2h;
+  clock_.Set(t);
+  Timestamp next = mon().Tick(t);
+  EXPECT_EQ(engine_.calls.size(), 1u);
+  EXPECT_EQ(mon().StatusOf("api.hb")->state.hard_state, Outcome::kCritical)
+      << "a late heartbeat behind a blocked check is still found";
+  EXPECT_EQ(next, t + 1s) << "blocked checks wait for a completion, not a busy loop";
+}
+
+TEST_F(MonitorTest, AResultOfADeletedCheckNeverReachesItsSuccessor) {
+  ASSERT_TRUE(Create(Def("api", "web")).ok());
+  Timestamp due = NextRun("api.web");
+  clock_.Set(due);
+  mon().Tick(due);
+  ASSERT_EQ(engine_.calls.size(), 1u);
+  ASSERT_TRUE(checks_->DeleteCheck("admin", "api.web").ok());
+  ASSERT_TRUE(Create(Def("api", "web")).ok());
+  engine_.Finish(Outcome::kCritical, due);
+  mon().Tick(due + 1ms);
+  EXPECT_TRUE(mon().StatusOf("api.web")->state.pending);
+}
+
+TEST_F(MonitorTest, ALateServiceDeletedEventSparesARecreatedService) {
+  ASSERT_TRUE(catalog_.DeleteService("admin", "api", false).ok());
+  ASSERT_TRUE(catalog_.CreateService("admin", Svc("api")).ok());
+  ASSERT_TRUE(Create(Def("api", "web")).ok());
+  ASSERT_TRUE(bus_->DeliverPending().ok());  // delivers the old service.deleted only now
+  EXPECT_TRUE(checks_->GetCheck("api.web").ok());
+}
+
+TEST_F(MonitorTest, AClockSteppingBackReplansChecks) {
+  ASSERT_TRUE(Create(Def("api", "web")).ok());
+  Timestamp due = NextRun("api.web");
+  RunAt(due, Outcome::kOk);
+  const Timestamp back = due - 1h;
+  clock_.Set(back);
+  mon().Tick(back);
+  EXPECT_LE(NextRun("api.web"), back + 10s);
+  EXPECT_GT(NextRun("api.web"), back);
+}
+
 }  // namespace
 }  // namespace platops::checks
