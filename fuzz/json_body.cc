@@ -7,6 +7,7 @@
 #include "base/json_reader.h"
 #include "catalog/catalog.h"
 #include "catalog/codec.h"
+#include "checks/codec.h"
 #include "identity/codec.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -19,5 +20,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (auto t = platops::catalog::TeamFromJson(*v); t.ok()) (void)platops::catalog::ValidateTeam(*t);
   if (auto u = platops::identity::UserFromJson(*v); u.ok()) (void)platops::identity::ValidateUser(*u);
+  // Checks and maintenance windows: a decoded document must normalise to one that decodes to
+  // the same normal form.
+  if (auto c = platops::checks::CheckFromJson(*v); c.ok()) {
+    auto again = platops::checks::CheckFromJson(platops::checks::CheckDocJson(*c));
+    if (!again.ok() || again->doc != c->doc) __builtin_trap();
+  }
+  if (auto w = platops::checks::WindowFromJson(*v); w.ok()) {
+    auto again = platops::checks::WindowFromJson(platops::checks::WindowDocJson(*w));
+    if (!again.ok() || again->doc != w->doc) __builtin_trap();
+  }
   return 0;
 }

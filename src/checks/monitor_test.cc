@@ -550,5 +550,51 @@ TEST_F(MonitorTest, AClockSteppingBackReplansChecks) {
   EXPECT_GT(NextRun("api.web"), back);
 }
 
+
+TEST_F(MonitorTest, PruneDropsRowsPastRetentionButKeepsTheLastKnownState) {
+  MonitorOptions o;
+  o.results_retention = 1h;
+  o.rollup_retention = 24h;
+  NewService(o);
+  CheckDef d = Def("api", "web");
+  d.max_attempts = 1;
+  ASSERT_TRUE(Create(d).ok());
+  Timestamp t = NextRun("api.web");
+  RunAt(t, Outcome::kOk);
+  RunAt(t + 10s, Outcome::kCritical);
+  ASSERT_TRUE(mon().Flush().ok());
+  ASSERT_TRUE(mon().Prune(t + 2h).ok());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM check_results"), 0) << "raw results are past 1h";
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM check_history"), 2) << "history is kept 24h";
+  ASSERT_TRUE(mon().Prune(t + 72h).ok());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM check_rollups"), 0);
+  // The newest history row stays: availability still knows the check was CRITICAL.
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM check_history"), 1);
+  EXPECT_EQ(Count("SELECT hard_state FROM check_history"), 2);
+}
+
+TEST_F(MonitorTest, ExportsBlackboxStyleMetrics) {
+  MetricsRegistry registry;
+  checks_.reset();
+  bus_ = std::make_unique<events::EventBus>(flaky_, log_);
+  checks_ = std::make_unique<ChecksService>(flaky_, log_, clock_, catalog_, engine_,
+                                            MonitorOptions{}, &registry);
+  ASSERT_TRUE(checks_->Load(*bus_).ok());
+  CheckDef d = Def("api", "web");
+  d.max_attempts = 1;
+  ASSERT_TRUE(Create(d).ok());
+  RunAt(NextRun("api.web"), Outcome::kCritical);
+  const std::string text = registry.Render();
+  EXPECT_NE(text.find("probe_success{service=\"api\",check=\"web\",kind=\"tcp\"} 0"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("platops_check_state{service=\"api\",check=\"web\",kind=\"tcp\"} 2"),
+            std::string::npos);
+  EXPECT_NE(text.find("probe_duration_seconds{service=\"api\",check=\"web\",kind=\"tcp\"} 0.012"),
+            std::string::npos);
+  EXPECT_NE(text.find("platops_check_runs_total{type=\"tcp\",outcome=\"CRITICAL\"} 1"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace platops::checks
