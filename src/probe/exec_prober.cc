@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -18,34 +17,29 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "base/strings.h"
-#include "probe/prober.h"
+#include "probe/event_loop_prober.h"
 
 namespace platops::probe {
 
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
-using SteadyTime = SteadyClock::time_point;
 using std::chrono::milliseconds;
 
-constexpr std::string_view kShuttingDown = "platops is shutting down";
 constexpr std::string_view kDefaultPath = "/usr/local/bin:/usr/bin:/bin";
 constexpr size_t kReadChunk = 64 * 1024;
 
-// epoll tags: the probe id shifted left, the kind in the low bits; id 0 is the wake-up eventfd.
-enum Tag : uint64_t { kTagWake = 0, kTagOutput = 1, kTagPidfd = 2 };
+// epoll tags: the probe id (from 1) shifted left, the kind in the low bits; 0 is the eventfd.
+enum Tag : uint64_t { kTagOutput = 1, kTagPidfd = 2 };
 constexpr uint64_t MakeTag(uint64_t id, Tag kind) { return (id << 2) | kind; }
 
 std::string ErrnoText(int err) {
@@ -54,10 +48,6 @@ std::string ErrnoText(int err) {
 }
 
 int PidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
-
-std::chrono::microseconds Since(SteadyTime t) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - t);
-}
 
 // Control characters would break the one-line message; tabs become spaces too.
 std::string OneLine(std::string_view s) {
@@ -132,76 +122,22 @@ class SpawnSetup {
 };
 
 // Thread-safety: Run, Start and Stop from any thread; the rest runs on the dispatcher thread.
-class ExecProber final : public Prober {
+class ExecProber final : public EventLoopProber {
  public:
   ExecProber(const EngineOptions& options, const Clock& clock)
-      : max_in_flight_(static_cast<size_t>(std::clamp(options.max_exec_in_flight, 1, 1024))),
-        clock_(clock) {
+      : EventLoopProber(clock, MaxInFlight(options),
+                        "exec queue full (" + std::to_string(MaxInFlight(options)) + " running)",
+                        64) {
     const char* path = std::getenv("PATH");
     server_path_ = path != nullptr && *path != '\0' ? path : std::string(kDefaultPath);
-    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-    wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = MakeTag(0, kTagWake);
-    if (epoll_fd_ < 0 || wake_fd_ < 0 || epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) != 0) {
-      init_error_ = "exec prober: cannot create its epoll set: " + ErrnoText(errno);
+    if (init_errno() != 0) {
+      init_error_ = "exec prober: cannot create its epoll set: " + ErrnoText(init_errno());
     }
   }
 
-  ~ExecProber() override {
-    Stop();
-    if (wake_fd_ >= 0) close(wake_fd_);
-    if (epoll_fd_ >= 0) close(epoll_fd_);
-  }
-
-  void Run(std::shared_ptr<const Spec> spec, milliseconds timeout, Callback done) override {
-    Waiting w{0, std::move(spec), timeout, std::move(done), clock_.Now(), SteadyClock::now()};
-    {
-      std::lock_guard lock(mu_);
-      if (!stopping_) {
-        incoming_.push_back(std::move(w));
-        w.done = nullptr;
-      }
-    }
-    if (w.done) {
-      w.done(ShutdownResult(w));
-      return;
-    }
-    Wake();
-  }
-
-  void Start() override {
-    std::lock_guard lock(mu_);
-    if (started_ || stopping_) return;
-    started_ = true;
-    thread_ = std::thread([this] { Loop(); });
-  }
-
-  void Stop() override {
-    std::deque<Waiting> never_started;
-    {
-      std::lock_guard lock(mu_);
-      if (stopping_) return;
-      stopping_ = true;
-      if (!started_) never_started.swap(incoming_);
-    }
-    for (Waiting& w : never_started) w.done(ShutdownResult(w));
-    Wake();
-    if (thread_.joinable()) thread_.join();
-  }
+  ~ExecProber() override { Stop(); }
 
  private:
-  // A probe waiting for a free slot.
-  struct Waiting {
-    uint64_t id;
-    std::shared_ptr<const Spec> spec;
-    milliseconds timeout;
-    Callback done;
-    Timestamp enqueued;
-    SteadyTime enqueued_at;
-  };
-
   // A running child. It keeps its slot until the leader is reaped.
   struct Child {
     uint64_t id = 0;
@@ -219,100 +155,32 @@ class ExecProber final : public Prober {
     bool truncated = false;
   };
 
-  static Result ShutdownResult(const Waiting& w) {
-    Result r;
-    r.outcome = Outcome::kUnknown;
-    r.message = std::string(kShuttingDown);
-    r.started = w.enqueued;
-    r.duration = Since(w.enqueued_at);
-    return r;
+  static size_t MaxInFlight(const EngineOptions& options) {
+    return static_cast<size_t>(std::clamp(options.max_exec_in_flight, 1, 1024));
   }
 
-  void Wake() {
-    uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
-  }
-
-  void Loop() {
-    std::vector<epoll_event> events(64);
-    while (true) {
-      int wait_ms = -1;
-      if (auto next = NextDeadline()) {
-        auto left = std::chrono::ceil<milliseconds>(*next - SteadyClock::now());
-        wait_ms = static_cast<int>(std::clamp<int64_t>(left.count(), 0, 60'000));
-      }
-      int n = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), wait_ms);
-      for (int i = 0; i < n; ++i) {
-        uint64_t tag = events[i].data.u64;
-        uint64_t id = tag >> 2;
-        switch (tag & 3) {
-          case kTagWake: {
-            uint64_t count;
-            [[maybe_unused]] ssize_t r = read(wake_fd_, &count, sizeof count);
-            break;
-          }
-          case kTagOutput:
-            if (auto it = children_.find(id); it != children_.end()) ReadOutput(*it->second);
-            break;
-          case kTagPidfd:
-            if (auto it = children_.find(id); it != children_.end()) LeaderExited(*it->second);
-            break;
-        }
-      }
-      std::deque<Waiting> incoming;
-      bool stopping;
-      {
-        std::lock_guard lock(mu_);
-        incoming.swap(incoming_);
-        stopping = stopping_;
-      }
-      for (Waiting& w : incoming) {
-        w.id = next_id_++;
-        queue_deadlines_.emplace(w.enqueued_at + w.timeout, w.id);
-        queued_.emplace(w.id, std::move(w));
-      }
-      if (stopping) break;
-      SteadyTime now = SteadyClock::now();
-      ExpireQueued(now);
-      ExpireChildren(now);
-      while (children_.size() < max_in_flight_ && !queued_.empty()) {
-        auto node = queued_.extract(queued_.begin());
-        Waiting& w = node.mapped();
-        queue_deadlines_.erase({w.enqueued_at + w.timeout, w.id});
-        StartChild(std::move(w));
-      }
-    }
-    Shutdown();
-  }
-
-  std::optional<SteadyTime> NextDeadline() const {
-    std::optional<SteadyTime> next;
-    if (!queue_deadlines_.empty()) next = queue_deadlines_.begin()->first;
-    if (!child_deadlines_.empty() && (!next || child_deadlines_.begin()->first < *next)) {
-      next = child_deadlines_.begin()->first;
-    }
-    return next;
-  }
-
-  void ExpireQueued(SteadyTime now) {
-    while (!queue_deadlines_.empty() && queue_deadlines_.begin()->first <= now) {
-      uint64_t id = queue_deadlines_.begin()->second;
-      queue_deadlines_.erase(queue_deadlines_.begin());
-      auto node = queued_.extract(id);
-      Waiting& w = node.mapped();
-      Result r;
-      r.outcome = Outcome::kCritical;
-      r.message = "not started within timeout: exec queue full (" + std::to_string(max_in_flight_) +
-                  " running)";
-      r.started = w.enqueued;
-      r.duration = Since(w.enqueued_at);
-      w.done(std::move(r));
+  void HandleEvent(const epoll_event& ev) override {
+    uint64_t id = ev.data.u64 >> 2;
+    switch (ev.data.u64 & 3) {
+      case kTagOutput:
+        if (auto it = children_.find(id); it != children_.end()) ReadOutput(*it->second);
+        break;
+      case kTagPidfd:
+        if (auto it = children_.find(id); it != children_.end()) LeaderExited(*it->second);
+        break;
     }
   }
+
+  std::optional<SteadyTime> NextRunningDeadline() override {
+    if (child_deadlines_.empty()) return std::nullopt;
+    return child_deadlines_.begin()->first;
+  }
+
+  size_t InFlight() const override { return children_.size(); }
 
   // Kills the group of every child past its deadline and reports the timeout at once; the slot
   // is freed when the leader is reaped.
-  void ExpireChildren(SteadyTime now) {
+  void ExpireRunning(SteadyTime now) override {
     while (!child_deadlines_.empty() && child_deadlines_.begin()->first <= now) {
       uint64_t id = child_deadlines_.begin()->second;
       child_deadlines_.erase(child_deadlines_.begin());
@@ -332,14 +200,14 @@ class ExecProber final : public Prober {
     return " (output truncated at " + std::to_string(c.max_output) + " bytes)";
   }
 
-  void StartChild(Waiting w) {
+  void StartProbe(Waiting w) override {
     const auto& spec = std::get<ExecSpec>(*w.spec);
     auto child = std::make_unique<Child>();
     child->id = w.id;
     child->done = std::move(w.done);
     child->timeout = w.timeout;
     child->max_output = std::max<int64_t>(spec.max_output_bytes, 1);
-    child->started = clock_.Now();
+    child->started = clock().Now();
     child->start = SteadyClock::now();
     child->deadline = child->start + w.timeout;
     if (!init_error_.empty()) return Report(*child, Outcome::kUnknown, init_error_, -1, {});
@@ -431,9 +299,9 @@ class ExecProber final : public Prober {
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = MakeTag(child->id, kTagOutput);
-    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, child->out_fd, &ev);
+    epoll_ctl(epoll_fd(), EPOLL_CTL_ADD, child->out_fd, &ev);
     ev.data.u64 = MakeTag(child->id, kTagPidfd);
-    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, child->pidfd, &ev);
+    epoll_ctl(epoll_fd(), EPOLL_CTL_ADD, child->pidfd, &ev);
     child_deadlines_.emplace(child->deadline, child->id);
     children_.emplace(child->id, std::move(child));
   }
@@ -458,8 +326,7 @@ class ExecProber final : public Prober {
 
   void CloseOutput(Child& c) {
     if (c.out_fd < 0) return;
-    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.out_fd, nullptr);
-    close(c.out_fd);
+    CloseWatched(c.out_fd);
     c.out_fd = -1;
   }
 
@@ -467,7 +334,7 @@ class ExecProber final : public Prober {
   // process group id) from being reused while we may still signal the group.
   void LeaderExited(Child& c) {
     c.leader_exited = true;
-    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.pidfd, nullptr);
+    epoll_ctl(epoll_fd(), EPOLL_CTL_DEL, c.pidfd, nullptr);
     if (c.out_fd < 0) Finish(c);
   }
 
@@ -510,11 +377,7 @@ class ExecProber final : public Prober {
   void Report(Child& c, Outcome outcome, std::string message, int exit_code,
               std::vector<PerfDatum> perfdata) {
     if (!c.done) return;
-    Result r;
-    r.outcome = outcome;
-    r.message = std::move(message);
-    r.started = c.started;
-    r.duration = Since(c.start);
+    Result r = MakeResult(outcome, std::move(message), c.started, c.start);
     r.exit_code = exit_code;
     r.perfdata = std::move(perfdata);
     Callback done = std::move(c.done);
@@ -522,10 +385,7 @@ class ExecProber final : public Prober {
     done(std::move(r));
   }
 
-  void Shutdown() {
-    for (auto& [id, w] : queued_) w.done(ShutdownResult(w));
-    queued_.clear();
-    queue_deadlines_.clear();
+  void ShutdownRunning() override {
     for (auto& [id, c] : children_) {
       kill(-c->pid, SIGKILL);
       Report(*c, Outcome::kUnknown, std::string(kShuttingDown), -1, {});
@@ -538,23 +398,10 @@ class ExecProber final : public Prober {
     child_deadlines_.clear();
   }
 
-  const size_t max_in_flight_;
-  const Clock& clock_;
   std::string server_path_;
   std::string init_error_;  // set when the epoll set could not be made; every probe reports it
-  int epoll_fd_ = -1;
-  int wake_fd_ = -1;
-
-  std::mutex mu_;
-  std::deque<Waiting> incoming_;  // GUARDED_BY(mu_)
-  bool started_ = false;          // GUARDED_BY(mu_)
-  bool stopping_ = false;         // GUARDED_BY(mu_)
-  std::thread thread_;
 
   // Dispatcher thread only.
-  uint64_t next_id_ = 1;
-  std::map<uint64_t, Waiting> queued_;  // by id, which is arrival order
-  std::set<std::pair<SteadyTime, uint64_t>> queue_deadlines_;
   std::map<uint64_t, std::unique_ptr<Child>> children_;
   std::set<std::pair<SteadyTime, uint64_t>> child_deadlines_;
 };

@@ -9,16 +9,13 @@
 
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
-#include <vector>
 
+#include "probe/probe_test_util.h"
 #include "probe/prober.h"
 
 namespace platops::probe {
@@ -26,38 +23,6 @@ namespace {
 
 using std::chrono::milliseconds;
 using SteadyClock = std::chrono::steady_clock;
-
-// Collects callbacks from the prober's thread; each key must be reported exactly once.
-class Results {
- public:
-  Callback For(int key) {
-    return [this, key](Result r) {
-      std::lock_guard lock(mu_);
-      ++calls_[key];
-      results_[key] = std::move(r);
-      cv_.notify_all();
-    };
-  }
-  // Waits until `n` distinct keys have reported (at most `limit`).
-  bool WaitFor(size_t n, milliseconds limit = milliseconds(10000)) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, limit, [&] { return results_.size() >= n; });
-  }
-  Result Get(int key) {
-    std::lock_guard lock(mu_);
-    return results_.at(key);
-  }
-  int Calls(int key) {
-    std::lock_guard lock(mu_);
-    return calls_[key];
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::map<int, Result> results_;
-  std::map<int, int> calls_;
-};
 
 class ExecProberTest : public ::testing::Test {
  protected:
@@ -84,10 +49,7 @@ class ExecProberTest : public ::testing::Test {
 
   static Result RunOne(Prober& p, std::shared_ptr<const Spec> spec,
                        milliseconds timeout = milliseconds(5000)) {
-    Results results;
-    p.Run(std::move(spec), timeout, results.For(0));
-    EXPECT_TRUE(results.WaitFor(1));
-    return results.Get(0);
+    return RunOneProbe(p, std::move(spec), timeout);
   }
 
   SystemClock clock_;
@@ -96,7 +58,7 @@ class ExecProberTest : public ::testing::Test {
 
 TEST_F(ExecProberTest, ExitCodesFollowNagiosPluginSemantics) {
   auto p = Make();
-  Results results;
+  ProbeResults results;
   for (int code = 0; code <= 4; ++code) {
     p->Run(Sh("echo status " + std::to_string(code) + "; exit " + std::to_string(code)),
            milliseconds(5000), results.For(code));
@@ -281,7 +243,7 @@ TEST_F(ExecProberTest, TimeoutKillsTheWholeProcessGroup) {
 
 TEST_F(ExecProberTest, AtMostMaxInFlightChildrenRunAtOnce) {
   auto p = Make(2);
-  Results results;
+  ProbeResults results;
   auto start = SteadyClock::now();
   for (int i = 0; i < 6; ++i) p->Run(Sh("sleep 0.2"), milliseconds(5000), results.For(i));
   ASSERT_TRUE(results.WaitFor(6));
@@ -293,7 +255,7 @@ TEST_F(ExecProberTest, AtMostMaxInFlightChildrenRunAtOnce) {
 
 TEST_F(ExecProberTest, ProbeWaitingLongerThanItsTimeoutFails) {
   auto p = Make(1);
-  Results results;
+  ProbeResults results;
   p->Run(Sh("sleep 0.4"), milliseconds(5000), results.For(0));
   p->Run(Sh("exit 0"), milliseconds(100), results.For(1));
   ASSERT_TRUE(results.WaitFor(2));
@@ -305,7 +267,7 @@ TEST_F(ExecProberTest, ProbeWaitingLongerThanItsTimeoutFails) {
 
 TEST_F(ExecProberTest, StopReportsShutdownForRunningAndQueuedProbes) {
   auto p = Make(2);
-  Results results;
+  ProbeResults results;
   ExecSpec spec;
   spec.working_dir = dir_;
   for (int i = 0; i < 3; ++i) {

@@ -7,7 +7,6 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -18,15 +17,12 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
-#include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -34,23 +30,21 @@
 #include <fmt/format.h>
 #include <re2/re2.h>
 
-#include "probe/prober.h"
+#include "probe/event_loop_prober.h"
 
 namespace platops::probe {
 
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
-using SteadyTime = SteadyClock::time_point;
 using std::chrono::milliseconds;
 
-constexpr std::string_view kShuttingDown = "platops is shutting down";
 constexpr size_t kMaxReply = 64 * 1024;  // a TCP reply is matched against at most this much
 constexpr size_t kShownReply = 200;      // bytes of a non-matching reply quoted in the message
 constexpr int kDnsClassIn = 1;
 
-// epoll tags: a TCP probe's id or a c-ares socket, shifted left, with the kind in the low bits.
-enum Tag : uint64_t { kTagWake = 0, kTagTcp = 1, kTagAres = 2 };
+// epoll tags: a TCP probe's id or a c-ares socket, shifted left, with the kind in the low bits;
+// 0 is the eventfd.
+enum Tag : uint64_t { kTagTcp = 1, kTagAres = 2 };
 constexpr uint64_t MakeTag(uint64_t value, Tag kind) { return (value << 2) | kind; }
 
 std::string ErrnoText(int err) {
@@ -58,10 +52,6 @@ std::string ErrnoText(int err) {
   std::string s = text != nullptr ? text : "error " + std::to_string(err);
   if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
   return s;
-}
-
-std::chrono::microseconds Since(SteadyTime t) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - t);
 }
 
 std::string Millis(std::chrono::microseconds d) {
@@ -295,63 +285,20 @@ struct QueryTag {
 };
 
 // Thread-safety: Run, Start and Stop from any thread; the rest runs on the loop thread.
-class SocketProber final : public Prober {
+class SocketProber final : public EventLoopProber {
  public:
   SocketProber(const EngineOptions& options, const Clock& clock)
-      : max_in_flight_(static_cast<size_t>(std::max(options.max_socket_in_flight, 1))),
-        clock_(clock) {
+      : EventLoopProber(clock, static_cast<size_t>(std::max(options.max_socket_in_flight, 1)),
+                        "probe queue full", 256) {
     ares_library_init(ARES_LIB_INIT_ALL);
-    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-    wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = MakeTag(0, kTagWake);
-    if (epoll_fd_ < 0 || wake_fd_ < 0 || epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) != 0) {
-      init_error_ = "socket prober: cannot create its epoll set: " + ErrnoText(errno);
+    if (init_errno() != 0) {
+      init_error_ = "socket prober: cannot create its epoll set: " + ErrnoText(init_errno());
     }
   }
 
   ~SocketProber() override {
     Stop();
-    if (wake_fd_ >= 0) close(wake_fd_);
-    if (epoll_fd_ >= 0) close(epoll_fd_);
     ares_library_cleanup();
-  }
-
-  void Run(std::shared_ptr<const Spec> spec, milliseconds timeout, Callback done) override {
-    Waiting w{0, std::move(spec), timeout, std::move(done), clock_.Now(), SteadyClock::now()};
-    {
-      std::lock_guard lock(mu_);
-      if (!stopping_) {
-        incoming_.push_back(std::move(w));
-        w.done = nullptr;
-      }
-    }
-    if (w.done) {
-      w.done(ShutdownResult(w));
-      return;
-    }
-    Wake();
-  }
-
-  void Start() override {
-    std::lock_guard lock(mu_);
-    if (started_ || stopping_) return;
-    started_ = true;
-    thread_ = std::thread([this] { Loop(); });
-  }
-
-  void Stop() override {
-    std::deque<Waiting> never_started;
-    {
-      std::lock_guard lock(mu_);
-      if (stopping_) return;
-      stopping_ = true;
-      if (!started_) never_started.swap(incoming_);
-    }
-    for (Waiting& w : never_started) w.done(ShutdownResult(w));
-    Wake();
-    if (thread_.joinable()) thread_.join();
   }
 
   // c-ares callbacks; loop thread only.
@@ -370,16 +317,6 @@ class SocketProber final : public Prober {
   }
 
  private:
-  // A probe waiting for a free slot.
-  struct Waiting {
-    uint64_t id;
-    std::shared_ptr<const Spec> spec;
-    milliseconds timeout;
-    Callback done;
-    Timestamp enqueued;
-    SteadyTime enqueued_at;
-  };
-
   enum class Phase { kResolve, kConnect, kSend, kReceive, kDns };
 
   struct Probe {
@@ -400,64 +337,12 @@ class SocketProber final : public Prober {
     std::string received;
   };
 
-  static Result ShutdownResult(const Waiting& w) {
-    Result r;
-    r.outcome = Outcome::kUnknown;
-    r.message = std::string(kShuttingDown);
-    r.started = w.enqueued;
-    r.duration = Since(w.enqueued_at);
-    return r;
-  }
-
-  void Wake() {
-    uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
-  }
-
-  void Loop() {
-    std::vector<epoll_event> events(256);
-    while (true) {
-      int wait_ms = -1;
-      if (auto next = NextDeadline()) {
-        auto left = std::chrono::ceil<milliseconds>(*next - SteadyClock::now());
-        wait_ms = static_cast<int>(std::clamp<int64_t>(left.count(), 0, 60'000));
-      }
-      int n = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), wait_ms);
-      for (int i = 0; i < n; ++i) Dispatch(events[i]);
-      std::deque<Waiting> incoming;
-      bool stopping;
-      {
-        std::lock_guard lock(mu_);
-        incoming.swap(incoming_);
-        stopping = stopping_;
-      }
-      for (Waiting& w : incoming) {
-        w.id = next_id_++;
-        queue_deadlines_.emplace(w.enqueued_at + w.timeout, w.id);
-        queued_.emplace(w.id, std::move(w));
-      }
-      if (stopping) break;
-      SteadyTime now = SteadyClock::now();
-      ProcessAresTimeouts(now);
-      ExpireQueued(now);
-      ExpireProbes(now);
-      while (probes_.size() < max_in_flight_ && !queued_.empty()) {
-        auto node = queued_.extract(queued_.begin());
-        Waiting& w = node.mapped();
-        queue_deadlines_.erase({w.enqueued_at + w.timeout, w.id});
-        StartProbe(std::move(w));
-      }
-    }
-    Shutdown();
-  }
-
   // Also asks every busy channel when c-ares next needs to run its timers.
-  std::optional<SteadyTime> NextDeadline() {
+  std::optional<SteadyTime> NextRunningDeadline() override {
     std::optional<SteadyTime> next;
     auto consider = [&](SteadyTime t) {
       if (!next || t < *next) next = t;
     };
-    if (!queue_deadlines_.empty()) consider(queue_deadlines_.begin()->first);
     if (!deadlines_.empty()) consider(deadlines_.begin()->first);
     SteadyTime now = SteadyClock::now();
     for (auto& [server, ch] : channels_) {
@@ -473,7 +358,7 @@ class SocketProber final : public Prober {
     return next;
   }
 
-  void ProcessAresTimeouts(SteadyTime now) {
+  void ProcessTimers(SteadyTime now) override {
     for (auto& [server, ch] : channels_) {
       if (ch->ares_deadline && *ch->ares_deadline <= now) {
         ch->ares_deadline.reset();
@@ -482,14 +367,11 @@ class SocketProber final : public Prober {
     }
   }
 
-  void Dispatch(const epoll_event& ev) {
+  size_t InFlight() const override { return probes_.size(); }
+
+  void HandleEvent(const epoll_event& ev) override {
     uint64_t tag = ev.data.u64;
     switch (tag & 3) {
-      case kTagWake: {
-        uint64_t count;
-        [[maybe_unused]] ssize_t r = read(wake_fd_, &count, sizeof count);
-        return;
-      }
       case kTagTcp:
         if (auto it = probes_.find(tag >> 2); it != probes_.end()) TcpReady(*it->second);
         return;
@@ -510,7 +392,7 @@ class SocketProber final : public Prober {
     auto it = ares_sockets_.find(fd);
     if (!readable && !writable) {
       if (it != ares_sockets_.end()) {
-        epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+        epoll_ctl(epoll_fd(), EPOLL_CTL_DEL, fd, nullptr);
         ares_sockets_.erase(it);
       }
       return;
@@ -520,10 +402,10 @@ class SocketProber final : public Prober {
     ev.data.u64 = MakeTag(static_cast<uint64_t>(fd), kTagAres);
     if (it == ares_sockets_.end()) {
       ares_sockets_.emplace(fd, &ch);
-      epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+      epoll_ctl(epoll_fd(), EPOLL_CTL_ADD, fd, &ev);
     } else {
       it->second = &ch;
-      epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
+      epoll_ctl(epoll_fd(), EPOLL_CTL_MOD, fd, &ev);
     }
   }
 
@@ -561,22 +443,7 @@ class SocketProber final : public Prober {
     return raw;
   }
 
-  void ExpireQueued(SteadyTime now) {
-    while (!queue_deadlines_.empty() && queue_deadlines_.begin()->first <= now) {
-      uint64_t id = queue_deadlines_.begin()->second;
-      queue_deadlines_.erase(queue_deadlines_.begin());
-      auto node = queued_.extract(id);
-      Waiting& w = node.mapped();
-      Result r;
-      r.outcome = Outcome::kCritical;
-      r.message = "not started within timeout: probe queue full";
-      r.started = w.enqueued;
-      r.duration = Since(w.enqueued_at);
-      w.done(std::move(r));
-    }
-  }
-
-  void ExpireProbes(SteadyTime now) {
+  void ExpireRunning(SteadyTime now) override {
     while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
       Probe& p = *probes_.at(deadlines_.begin()->second);
       Finish(p, Outcome::kCritical, TimeoutMessage(p));
@@ -606,14 +473,14 @@ class SocketProber final : public Prober {
            std::to_string(p.received.size()) + " bytes)";
   }
 
-  void StartProbe(Waiting w) {
+  void StartProbe(Waiting w) override {
     auto owned = std::make_unique<Probe>();
     Probe& p = *owned;
     p.id = w.id;
     p.spec = std::move(w.spec);
     p.done = std::move(w.done);
     p.timeout = w.timeout;
-    p.started = clock_.Now();
+    p.started = clock().Now();
     p.start = SteadyClock::now();
     p.deadline = p.start + w.timeout;
     probes_.emplace(p.id, std::move(owned));
@@ -628,11 +495,7 @@ class SocketProber final : public Prober {
               std::optional<std::chrono::microseconds> dns_lookup = std::nullopt,
               std::vector<std::string> dns_answers = {}) {
     CloseSocket(p);
-    Result r;
-    r.outcome = outcome;
-    r.message = std::move(message);
-    r.started = p.started;
-    r.duration = Since(p.start);
+    Result r = MakeResult(outcome, std::move(message), p.started, p.start);
     r.dns_lookup = dns_lookup;
     r.dns_answers = std::move(dns_answers);
     Callback done = std::move(p.done);
@@ -644,8 +507,7 @@ class SocketProber final : public Prober {
 
   void CloseSocket(Probe& p) {
     if (p.fd < 0) return;
-    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, p.fd, nullptr);
-    close(p.fd);
+    CloseWatched(p.fd);
     p.fd = -1;
   }
 
@@ -719,7 +581,7 @@ class SocketProber final : public Prober {
         epoll_event ev{};
         ev.events = EPOLLOUT;
         ev.data.u64 = MakeTag(p.id, kTagTcp);
-        epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+        epoll_ctl(epoll_fd(), EPOLL_CTL_ADD, fd, &ev);
         return;
       }
       p.last_error = errno;
@@ -788,8 +650,8 @@ class SocketProber final : public Prober {
     epoll_event ev{};
     ev.events = events;
     ev.data.u64 = MakeTag(p.id, kTagTcp);
-    if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, p.fd, &ev) != 0) {
-      epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, p.fd, &ev);
+    if (epoll_ctl(epoll_fd(), EPOLL_CTL_MOD, p.fd, &ev) != 0) {
+      epoll_ctl(epoll_fd(), EPOLL_CTL_ADD, p.fd, &ev);
     }
   }
 
@@ -902,10 +764,7 @@ class SocketProber final : public Prober {
 
   // --- shutdown ---
 
-  void Shutdown() {
-    for (auto& [id, w] : queued_) w.done(ShutdownResult(w));
-    queued_.clear();
-    queue_deadlines_.clear();
+  void ShutdownRunning() override {
     while (!probes_.empty()) {
       Finish(*probes_.begin()->second, Outcome::kUnknown, std::string(kShuttingDown));
     }
@@ -914,22 +773,9 @@ class SocketProber final : public Prober {
     channels_.clear();
   }
 
-  const size_t max_in_flight_;
-  const Clock& clock_;
   std::string init_error_;  // set when the epoll set could not be made; every probe reports it
-  int epoll_fd_ = -1;
-  int wake_fd_ = -1;
-
-  std::mutex mu_;
-  std::deque<Waiting> incoming_;  // GUARDED_BY(mu_)
-  bool started_ = false;          // GUARDED_BY(mu_)
-  bool stopping_ = false;         // GUARDED_BY(mu_)
-  std::thread thread_;
 
   // Loop thread only.
-  uint64_t next_id_ = 1;
-  std::map<uint64_t, Waiting> queued_;  // by id, which is arrival order
-  std::set<std::pair<SteadyTime, uint64_t>> queue_deadlines_;
   std::unordered_map<uint64_t, std::unique_ptr<Probe>> probes_;
   std::set<std::pair<SteadyTime, uint64_t>> deadlines_;
   std::map<std::string, std::unique_ptr<Channel>> channels_;

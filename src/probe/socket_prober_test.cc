@@ -11,19 +11,18 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "probe/probe_test_util.h"
 #include "probe/prober.h"
 
 namespace platops::probe {
@@ -31,43 +30,6 @@ namespace {
 
 using std::chrono::milliseconds;
 using SteadyClock = std::chrono::steady_clock;
-
-// Collects callbacks from the prober's thread; each key must be reported exactly once.
-class Results {
- public:
-  Callback For(int key) {
-    return [this, key](Result r) {
-      std::lock_guard lock(mu_);
-      ++calls_[key];
-      results_[key] = std::move(r);
-      order_.push_back(key);
-      cv_.notify_all();
-    };
-  }
-  bool WaitFor(size_t n, milliseconds limit = milliseconds(10000)) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, limit, [&] { return results_.size() >= n; });
-  }
-  Result Get(int key) {
-    std::lock_guard lock(mu_);
-    return results_.at(key);
-  }
-  int Calls(int key) {
-    std::lock_guard lock(mu_);
-    return calls_[key];
-  }
-  std::vector<int> Order() {
-    std::lock_guard lock(mu_);
-    return order_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::map<int, Result> results_;
-  std::map<int, int> calls_;
-  std::vector<int> order_;
-};
 
 // Waits until `stop_fd` is signalled or `limit` passes; true when stopping.
 bool WaitStop(int stop_fd, int limit_ms) {
@@ -320,10 +282,7 @@ class SocketProberTest : public ::testing::Test {
 
   static Result RunOne(Prober& p, std::shared_ptr<const Spec> spec,
                        milliseconds timeout = milliseconds(3000)) {
-    Results results;
-    p.Run(std::move(spec), timeout, results.For(0));
-    EXPECT_TRUE(results.WaitFor(1));
-    return results.Get(0);
+    return RunOneProbe(p, std::move(spec), timeout);
   }
 
   // A port with nothing listening: bound, then closed.
@@ -484,7 +443,7 @@ TEST_F(SocketProberTest, SlowProbeDoesNotDelayAFastOne) {
   TcpServer banner(AF_INET, Banner("SSH-2.0-test\r\n"));
   ASSERT_TRUE(silent.ok() && banner.ok());
   auto p = Make();
-  Results results;
+  ProbeResults results;
   auto start = SteadyClock::now();
   p->Run(Tcp("127.0.0.1", silent.port(), "", "never"), milliseconds(500), results.For(0));
   p->Run(Dns("slow.test", DnsRecord::kA), milliseconds(500), results.For(1));
@@ -507,7 +466,7 @@ TEST_F(SocketProberTest, QueuedProbeFailsWhenNotStartedWithinItsTimeout) {
   TcpServer silent(AF_INET, Silent());
   ASSERT_TRUE(silent.ok());
   auto p = Make(1);
-  Results results;
+  ProbeResults results;
   p->Run(Tcp("127.0.0.1", silent.port(), "", "never"), milliseconds(400), results.For(0));
   p->Run(Tcp("127.0.0.1", silent.port()), milliseconds(100), results.For(1));
   ASSERT_TRUE(results.WaitFor(2));
@@ -520,7 +479,7 @@ TEST_F(SocketProberTest, StopReportsShutdownForEveryProbeInFlightOrQueued) {
   TcpServer silent(AF_INET, Silent());
   ASSERT_TRUE(silent.ok());
   auto p = Make(2);
-  Results results;
+  ProbeResults results;
   p->Run(Tcp("127.0.0.1", silent.port(), "", "never"), milliseconds(10000), results.For(0));
   p->Run(Dns("slow.test", DnsRecord::kA), milliseconds(10000), results.For(1));
   p->Run(Tcp("127.0.0.1", silent.port()), milliseconds(10000), results.For(2));  // queued
