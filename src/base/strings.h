@@ -12,6 +12,8 @@ bool IsValidUtf8(std::string_view s);
 std::vector<std::string> Split(std::string_view s, char sep);
 std::string Join(const std::vector<std::string>& parts, std::string_view sep);
 bool StartsWith(std::string_view s, std::string_view prefix);
+// ASCII case-insensitive equality.
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 // Shortens `s` for error messages: at most `max` bytes, with "..." when cut.
 std::string Abbreviate(std::string_view s, size_t max = 64);
 

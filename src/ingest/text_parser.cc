@@ -1,5 +1,8 @@
 #include "ingest/text_parser.h"
 
+#include "base/metrics_registry.h"
+#include "base/strings.h"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -37,52 +40,6 @@ constexpr std::array<uint8_t, 256> kClass = [] {
 
 bool Is(char c, uint8_t cls) { return (kClass[static_cast<unsigned char>(c)] & cls) != 0; }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (x != b[i]) return false;
-  }
-  return true;
-}
-
-bool ValidUtf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* end = p + s.size();
-  while (p < end) {
-    unsigned char c = *p;
-    if (c < 0x80) {
-      ++p;
-      continue;
-    }
-    int len;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (end - p < len) return false;
-    for (int i = 1; i < len; ++i) {
-      if ((p[i] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    p += len;
-  }
-  return true;
-}
 
 size_t RuneCount(std::string_view s) {
   size_t n = 0;
@@ -262,7 +219,7 @@ class Parser {
       }
       m.help += c;
     }
-    if (!ValidUtf8(m.help)) return Error("HELP text of " + Quote(family) + " is not valid UTF-8");
+    if (!IsValidUtf8(m.help)) return Error("HELP text of " + Quote(family) + " is not valid UTF-8");
     return Status::Ok();
   }
 
@@ -462,7 +419,7 @@ class Parser {
       if (c == '"') {
         out.append(start, static_cast<size_t>(p_ - start));
         ++p_;
-        if ((high & 0x80) && !ValidUtf8(out)) {
+        if ((high & 0x80) && !IsValidUtf8(out)) {
           return Error("invalid UTF-8 in the value of label " + Quote(name));
         }
         return Status::Ok();
@@ -757,17 +714,7 @@ std::string FormatSampleLine(const Sample& sample) {
     open = true;
     out += l.name;
     out += "=\"";
-    for (char c : l.value) {
-      if (c == '\\') {
-        out += "\\\\";
-      } else if (c == '"') {
-        out += "\\\"";
-      } else if (c == '\n') {
-        out += "\\n";
-      } else {
-        out += c;
-      }
-    }
+    out += EscapeLabelValue(l.value);
     out += '"';
   }
   if (open) out += '}';

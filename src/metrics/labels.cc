@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "base/metrics_registry.h"
+
 namespace platops::metrics {
 
 Labels Normalize(Labels labels) {
@@ -37,17 +39,7 @@ std::string ToString(const Labels& labels) {
     first = false;
     out += l.name;
     out += "=\"";
-    for (char c : l.value) {
-      if (c == '\\') {
-        out += "\\\\";
-      } else if (c == '"') {
-        out += "\\\"";
-      } else if (c == '\n') {
-        out += "\\n";
-      } else {
-        out += c;
-      }
-    }
+    out += EscapeLabelValue(l.value);
     out += '"';
   }
   out += '}';

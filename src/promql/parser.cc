@@ -1,5 +1,7 @@
 #include "promql/parser.h"
 
+#include "base/strings.h"
+
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -62,16 +64,6 @@ int HexValue(char c) {
   if (IsDigit(c)) return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   return c - 'A' + 10;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (x != b[i]) return false;
-  }
-  return true;
 }
 
 std::string Quote(std::string_view s) { return QuoteString(s); }
