@@ -10,6 +10,7 @@
 #include <regex>
 #include <thread>
 
+#include "api/api_test_fixture.h"
 #include "base/json_reader.h"
 #include "http/client.h"
 #include "http/server.h"
@@ -24,87 +25,14 @@ namespace json = boost::json;
 
 constexpr const char* kAdminToken = "test-admin-token-0123456789";
 
-class ApiTest : public ::testing::Test {
+class ApiTest : public ApiServerTest<SystemClock> {
  protected:
+  ApiTest() : ApiServerTest(kAdminToken) {}
   void SetUp() override {
     server::RegisterProcessMetrics(metrics_, "test");
-    auto core = server::Core::Open(dir_.path().string(), {}, &metrics_, clock_);
-    ASSERT_TRUE(core.ok()) << core.status().ToString();
-    core_ = std::move(*core);
-    ASSERT_TRUE(core_->identity().Bootstrap(std::string(kAdminToken)).ok());
-    deps_ = std::make_unique<ApiDeps>(ApiDeps{core_->store(), core_->log(), core_->identity(),
-                                              core_->catalog(), core_->kinds(), metrics_, clock_,
-                                              [] { return true; }, "test", &core_->checks()});
-    RegisterApi(router_, *deps_);
-    http::ServerOptions opts;
-    opts.port = 0;
-    opts.io_threads = 2;
-    opts.worker_threads = 4;
-    opts.access_log = false;
-    server_ = std::make_unique<http::Server>(opts, router_, &metrics_);
-    ASSERT_TRUE(server_->Start().ok());
-    base_ = "http://127.0.0.1:" + std::to_string(server_->port());
-    client_ = http::NewCurlClient();
-    // A team for services to belong to.
-    ASSERT_EQ(Call(http::Method::kPost, "/api/v1/teams", R"({"slug":"core","name":"Core"})").status,
-              201);
-  }
-  void TearDown() override {
-    server_->Stop();
-    core_.reset();
-  }
-
-  http::ClientResponse Call(http::Method m, const std::string& path, const std::string& body = "",
-                            const std::string& token = kAdminToken,
-                            std::vector<std::pair<std::string, std::string>> headers = {}) {
-    http::ClientRequest req;
-    req.method = m;
-    req.url = base_ + path;
-    req.body = body;
-    req.headers = std::move(headers);
-    if (!token.empty()) req.headers.emplace_back("Authorization", "Bearer " + token);
-    if (!body.empty()) req.headers.emplace_back("Content-Type", "application/json");
-    auto r = client_->Send(req);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? *r : http::ClientResponse{};
-  }
-  static json::value Json(const http::ClientResponse& r) {
-    auto v = ParseJson(r.body);
-    EXPECT_TRUE(v.ok()) << r.body;
-    return v.ok() ? *v : json::value();
-  }
-  static std::string ErrorCode(const http::ClientResponse& r) {
-    auto v = Json(r);
-    if (!v.is_object() || !v.get_object().contains("error")) return "<no error body>";
-    return std::string(v.at("error").at("code").get_string());
-  }
-  static std::string ErrorField(const http::ClientResponse& r) {
-    auto v = Json(r);
-    if (!v.is_object() || !v.get_object().contains("error")) return "<no error body>";
-    const auto& e = v.at("error").get_object();
-    return e.contains("field") ? std::string(e.at("field").get_string()) : "";
+    StartServer(2, 4);
   }
   std::string ExportJson() { return Call(http::Method::kGet, "/api/v1/export").body; }
-  std::string MakeToken(const std::string& role) {
-    std::string user = "u-" + role;
-    Call(http::Method::kPost, "/api/v1/users",
-         R"({"name":")" + user + R"(","email":")" + user + R"(@example.com","role":")" + role +
-             R"("})");
-    auto r =
-        Call(http::Method::kPost, "/api/v1/tokens", R"({"name":"t","user":")" + user + R"("})");
-    EXPECT_EQ(r.status, 201) << r.body;
-    return std::string(Json(r).at("secret").get_string());
-  }
-
-  SystemClock clock_;
-  MetricsRegistry metrics_;
-  testing::TempDir dir_;
-  std::unique_ptr<server::Core> core_;
-  std::unique_ptr<ApiDeps> deps_;
-  http::Router router_;
-  std::unique_ptr<http::Server> server_;
-  std::unique_ptr<http::Client> client_;
-  std::string base_;
 };
 
 TEST_F(ApiTest, AuthenticationAndRoles) {

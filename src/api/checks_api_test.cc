@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "api/api.h"
+#include "api/api_test_fixture.h"
 #include "base/json_reader.h"
 #include "base/time_util.h"
 #include "http/client.h"
@@ -31,72 +32,18 @@ constexpr const char* kHttpCheck =
     R"({"service":"web","name":"home","type":"http","interval":"30s","timeout":"5s",)"
     R"("http":{"url":"http://127.0.0.1:1/health"}})";
 
-class ChecksApiTest : public ::testing::Test {
+class ChecksApiTest : public ApiServerTest<FakeClock> {
  protected:
+  ChecksApiTest() : ApiServerTest(kAdminToken) {}
   void SetUp() override {
-    auto core = server::Core::Open(dir_.path().string(), {}, &metrics_, clock_);
-    ASSERT_TRUE(core.ok()) << core.status().ToString();
-    core_ = std::move(*core);
-    ASSERT_TRUE(core_->identity().Bootstrap(std::string(kAdminToken)).ok());
-    deps_ = std::make_unique<ApiDeps>(ApiDeps{core_->store(), core_->log(), core_->identity(),
-                                              core_->catalog(), core_->kinds(), metrics_, clock_,
-                                              [] { return true; }, "test", &core_->checks()});
-    RegisterApi(router_, *deps_);
-    http::ServerOptions opts;
-    opts.port = 0;
-    opts.io_threads = 1;
-    opts.worker_threads = 2;
-    opts.access_log = false;
-    server_ = std::make_unique<http::Server>(opts, router_, &metrics_);
-    ASSERT_TRUE(server_->Start().ok());
-    base_ = "http://127.0.0.1:" + std::to_string(server_->port());
-    client_ = http::NewCurlClient();
-    ASSERT_EQ(Call(Method::kPost, "/api/v1/teams", R"({"slug":"core","name":"Core"})").status, 201);
+    StartServer(1, 2);
     for (const char* slug : {"web", "db"}) {
       auto r = Call(Method::kPost, "/api/v1/services",
                     std::string(R"({"slug":")") + slug + R"(","name":"S","team":"core"})");
       ASSERT_EQ(r.status, 201) << r.body;
     }
   }
-  void TearDown() override {
-    server_->Stop();
-    core_.reset();
-  }
-
-  http::ClientResponse Call(Method m, const std::string& path, const std::string& body = "",
-                            const std::string& token = kAdminToken,
-                            std::vector<std::pair<std::string, std::string>> headers = {}) {
-    http::ClientRequest req;
-    req.method = m;
-    req.url = base_ + path;
-    req.body = body;
-    req.headers = std::move(headers);
-    if (!token.empty()) req.headers.emplace_back("Authorization", "Bearer " + token);
-    if (!body.empty()) req.headers.emplace_back("Content-Type", "application/json");
-    auto r = client_->Send(req);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? *r : http::ClientResponse{};
-  }
   http::ClientResponse Ping(Method m, const std::string& path) { return Call(m, path, "", ""); }
-  static json::value Json(const http::ClientResponse& r) {
-    auto v = ParseJson(r.body);
-    EXPECT_TRUE(v.ok()) << r.body;
-    return v.ok() ? *v : json::value();
-  }
-  static std::string Str(const json::value& v) {
-    return v.is_string() ? std::string(v.get_string()) : json::serialize(v);
-  }
-  static std::string ErrorCode(const http::ClientResponse& r) {
-    auto v = Json(r);
-    if (!v.is_object() || !v.get_object().contains("error")) return "<no error body>";
-    return Str(v.at("error").at("code"));
-  }
-  static std::string ErrorField(const http::ClientResponse& r) {
-    auto v = Json(r);
-    if (!v.is_object() || !v.get_object().contains("error")) return "<no error body>";
-    const auto& e = v.at("error").get_object();
-    return e.contains("field") ? Str(e.at("field")) : "";
-  }
   std::vector<std::string> Ids(const http::ClientResponse& r) {
     const json::value page = Json(r);
     std::vector<std::string> out;
@@ -110,25 +57,6 @@ class ChecksApiTest : public ::testing::Test {
     for (const auto& e : page.at("items").as_array()) out.push_back(Str(e.at("action")));
     return out;
   }
-  std::string MakeToken(const std::string& role) {
-    std::string user = "u-" + role;
-    Call(Method::kPost, "/api/v1/users",
-         R"({"name":")" + user + R"(","email":")" + user + R"(@example.com","role":")" + role +
-             R"("})");
-    auto r = Call(Method::kPost, "/api/v1/tokens", R"({"name":"t","user":")" + user + R"("})");
-    EXPECT_EQ(r.status, 201) << r.body;
-    return Str(Json(r).at("secret"));
-  }
-
-  FakeClock clock_;
-  MetricsRegistry metrics_;
-  testing::TempDir dir_;
-  std::unique_ptr<server::Core> core_;
-  std::unique_ptr<ApiDeps> deps_;
-  http::Router router_;
-  std::unique_ptr<http::Server> server_;
-  std::unique_ptr<http::Client> client_;
-  std::string base_;
 };
 
 TEST_F(ChecksApiTest, CheckLifecycle) {

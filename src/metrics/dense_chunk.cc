@@ -43,7 +43,7 @@ int64_t WrapAdd(int64_t a, uint64_t b) {
 }
 
 // m / 10^digits, correctly rounded: the double nearest to that decimal.
-double DecimalToDouble(int64_t mantissa, int digits) {
+double MantissaToDouble(int64_t mantissa, int digits) {
   const auto m = static_cast<double>(mantissa);
   return digits == 0 ? m : m / kPow10[digits];
 }
@@ -54,7 +54,7 @@ std::optional<int64_t> ToMantissa(double v, int digits) {
   const double scaled = v * kPow10[digits];
   if (!(std::fabs(scaled) <= static_cast<double>(kMaxMantissa))) return std::nullopt;
   const auto m = static_cast<int64_t>(std::llround(scaled));
-  if (std::bit_cast<uint64_t>(DecimalToDouble(m, digits)) != std::bit_cast<uint64_t>(v)) {
+  if (std::bit_cast<uint64_t>(MantissaToDouble(m, digits)) != std::bit_cast<uint64_t>(v)) {
     return std::nullopt;
   }
   return m;
@@ -413,7 +413,7 @@ Result<std::vector<Sample>> DecodeDense(std::string_view bytes) {
       const int digits = static_cast<int>(r.ReadBits(8));
       if (digits > kMaxDecodeDigits) return Corrupt("decimal digits " + std::to_string(digits));
       int64_t m = UnZigZag(ReadUvarint(r));
-      out[0].v = DecimalToDouble(m, digits);
+      out[0].v = MantissaToDouble(m, digits);
       if (n >= 2) {
         const auto mmode = static_cast<uint8_t>(r.ReadBits(8));
         const int64_t first = UnZigZag(ReadUvarint(r));
@@ -423,18 +423,18 @@ Result<std::vector<Sample>> DecodeDense(std::string_view bytes) {
           if (!r.ok()) return Corrupt("truncated or malformed values");
           for (size_t i = 1; i < n; ++i) {
             m = WrapAdd(m, static_cast<uint64_t>(first) + static_cast<uint64_t>(ints[i - 1]));
-            out[i].v = DecimalToDouble(m, digits);
+            out[i].v = MantissaToDouble(m, digits);
           }
         } else if (mmode == kMantissaDod) {
           ints = ReadInts(r, n - 2);
           if (!r.ok()) return Corrupt("truncated or malformed values");
           auto delta = static_cast<uint64_t>(first);
           m = WrapAdd(m, delta);
-          out[1].v = DecimalToDouble(m, digits);
+          out[1].v = MantissaToDouble(m, digits);
           for (size_t i = 2; i < n; ++i) {
             delta += static_cast<uint64_t>(ints[i - 2]);
             m = WrapAdd(m, delta);
-            out[i].v = DecimalToDouble(m, digits);
+            out[i].v = MantissaToDouble(m, digits);
           }
         } else {
           return Corrupt("unknown mantissa mode " + std::to_string(mmode));
