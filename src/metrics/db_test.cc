@@ -1,0 +1,251 @@
+#include "metrics/db.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "metrics/wal_records.h"
+#include "testing/temp_store.h"
+
+namespace platops::metrics {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+
+constexpr int64_t kRange = 10'000;  // A 10 s block range keeps the tests small.
+
+Labels L(const std::string& name, const std::string& instance) {
+  return Normalize({{"__name__", name}, {"instance", instance}});
+}
+
+class DbTest : public ::testing::Test {
+ protected:
+  DbOptions Options() {
+    DbOptions o;
+    o.block_range_ms = kRange;
+    o.retention = std::chrono::milliseconds(1'000'000);
+    o.wal_sync = false;
+    o.wal_segment_size = 4096;
+    return o;
+  }
+  std::unique_ptr<Db> OpenDb(DbOptions o) {
+    auto db = Db::Open(dir_.path().string(), o);
+    EXPECT_TRUE(db.ok()) << db.status().message();
+    return db.ok() ? std::move(db).value() : nullptr;
+  }
+  // Appends one sample per series at each t in [from, to) stepping by `step`, one commit per t.
+  void Fill(Db& db, std::vector<Labels> series, int64_t from, int64_t to, int64_t step) {
+    std::vector<SeriesRef> refs(series.size(), 0);
+    for (int64_t t = from; t < to; t += step) {
+      auto app = db.NewAppender();
+      for (size_t i = 0; i < series.size(); ++i) {
+        ASSERT_EQ(app->Append(refs[i], series[i], t, static_cast<double>(t) / 1000 + i),
+                  AppendError::kNone);
+      }
+      ASSERT_TRUE(app->Commit().ok());
+    }
+  }
+  // All samples of the series named `name`, per instance.
+  std::map<std::string, std::vector<Sample>> Read(Db& db, const std::string& name,
+                                                   int64_t mint = INT64_MIN,
+                                                   int64_t maxt = INT64_MAX) {
+    std::map<std::string, std::vector<Sample>> out;
+    auto q = db.NewQuerier(mint, maxt);
+    EXPECT_TRUE(q.ok());
+    auto series = q.value()->Select(std::vector<Matcher>{{MatchType::kEqual, "__name__", name}});
+    EXPECT_TRUE(series.ok()) << series.status().message();
+    for (const auto& s : series.value()) {
+      auto it = s->Iterator();
+      auto& v = out[std::string(Get(s->labels(), "instance"))];
+      while (it->Next()) v.push_back(it->At());
+      EXPECT_TRUE(it->status().ok()) << it->status().message();
+    }
+    return out;
+  }
+  std::string Path(const std::string& p) const { return dir_.path().string() + "/" + p; }
+
+  testing::TempDir dir_;
+};
+
+TEST_F(DbTest, CommittedSamplesSurviveARestartThroughTheWal) {
+  {
+    auto db = OpenDb(Options());
+    Fill(*db, {L("up", "a"), L("up", "b")}, 0, 5000, 1000);
+    auto app = db->NewAppender();
+    SeriesRef ref = 0;
+    ASSERT_EQ(app->Append(ref, L("up", "c"), 1000, 1), AppendError::kNone);
+    app->Rollback();  // Never committed: must not come back.
+    ASSERT_TRUE(db->Close().ok());
+  }
+  auto db = OpenDb(Options());
+  EXPECT_EQ(db->open_report().replayed_samples, 10u);
+  EXPECT_THAT(db->open_report().wal.dropped, IsEmpty());
+  auto data = Read(*db, "up");
+  ASSERT_THAT(data, SizeIs(2));
+  EXPECT_THAT(data["a"], SizeIs(5));
+  EXPECT_EQ(data["b"][4], (Sample{4000, 5}));
+}
+
+TEST_F(DbTest, CountsRejectedSamplesPerReason) {
+  auto db = OpenDb(Options());
+  Fill(*db, {L("up", "a")}, 5000, 6000, 1000);
+  auto app = db->NewAppender();
+  SeriesRef ref = 0;
+  EXPECT_EQ(app->Append(ref, L("up", "a"), 4000, 1), AppendError::kOutOfOrder);
+  EXPECT_EQ(app->Append(ref, L("up", "a"), 5000, 99), AppendError::kDuplicate);
+  SeriesRef other = 0;
+  EXPECT_EQ(app->Append(other, Normalize({{"job", "x"}}), 5000, 1), AppendError::kInvalidLabels);
+  ASSERT_TRUE(app->Commit().ok());
+  DbStats st = db->Stats();
+  EXPECT_EQ(st.rejected[static_cast<int>(AppendError::kOutOfOrder)], 1u);
+  EXPECT_EQ(st.rejected[static_cast<int>(AppendError::kDuplicate)], 1u);
+  EXPECT_EQ(st.rejected[static_cast<int>(AppendError::kInvalidLabels)], 1u);
+  EXPECT_EQ(st.samples_appended, 1u);
+}
+
+TEST_F(DbTest, CutsTheHeadIntoBlocksAndQueriesAcrossBlocksAndHead) {
+  auto db = OpenDb(Options());
+  Fill(*db, {L("m", "a"), L("m", "b")}, 0, 24'000, 500);  // Newest sample at 23.5 s.
+  ASSERT_TRUE(db->Maintain().ok());
+  auto blocks = db->Blocks();
+  // The head is cut while it spans more than 1.5 ranges: [0,10s) goes, [10s,23.5s] stays.
+  ASSERT_THAT(blocks, SizeIs(1));
+  EXPECT_EQ(blocks[0]->meta().min_time, 0);
+  EXPECT_EQ(blocks[0]->meta().max_time, 10'000);
+  EXPECT_EQ(blocks[0]->meta().num_samples, 40u);
+  EXPECT_EQ(db->head().min_valid_time(), 10'000);
+  auto data = Read(*db, "m");
+  ASSERT_THAT(data["a"], SizeIs(48));
+  for (size_t i = 0; i < data["a"].size(); ++i) EXPECT_EQ(data["a"][i].t, static_cast<int64_t>(i) * 500);
+  // A range inside the block only, and one straddling block and head.
+  EXPECT_THAT(Read(*db, "m", 2000, 3000)["b"], SizeIs(3));
+  EXPECT_THAT(Read(*db, "m", 9500, 10'500)["b"], ElementsAre(Sample{9500, 10.5}, Sample{10'000, 11},
+                                                             Sample{10'500, 11.5}));
+  // Samples for the range already written are refused.
+  auto app = db->NewAppender();
+  SeriesRef ref = 0;
+  EXPECT_EQ(app->Append(ref, L("m", "new"), 5000, 1), AppendError::kOutOfBounds);
+}
+
+TEST_F(DbTest, TruncatesTheWalAndStillRestoresEverythingAfterARestart) {
+  {
+    auto db = OpenDb(Options());
+    Fill(*db, {L("m", "a"), L("m", "b")}, 0, 16'000, 250);
+    ASSERT_TRUE(db->Maintain().ok());  // Boundary after 16 s; head [0,16s) spans 1.6 ranges.
+    Fill(*db, {L("m", "a"), L("m", "b")}, 16'000, 36'000, 250);
+    ASSERT_TRUE(db->Maintain().ok());
+    ASSERT_TRUE(db->Maintain().ok());
+    EXPECT_GE(db->Stats().wal_truncations, 1u);
+    EXPECT_GE(db->Blocks().size(), 1u);
+    ASSERT_TRUE(db->Close().ok());
+  }
+  auto db = OpenDb(Options());
+  auto data = Read(*db, "m");
+  ASSERT_THAT(data["a"], SizeIs(144));
+  ASSERT_THAT(data["b"], SizeIs(144));
+  EXPECT_EQ(data["b"].back(), (Sample{35'750, 36.75}));
+}
+
+TEST_F(DbTest, CompactsSmallBlocksIntoLargerOnesAndAppliesRetention) {
+  DbOptions o = Options();
+  o.retention = std::chrono::milliseconds(400'000);  // Compaction up to 40 s ranges: 30 s.
+  auto db = OpenDb(o);
+  Fill(*db, {L("m", "a")}, 0, 47'000, 1000);
+  ASSERT_TRUE(db->Maintain().ok());
+  // Four 10 s blocks cut; the first three compacted into one 30 s block.
+  auto blocks = db->Blocks();
+  ASSERT_THAT(blocks, SizeIs(2));
+  EXPECT_EQ(blocks[0]->meta().min_time, 0);
+  EXPECT_EQ(blocks[0]->meta().max_time, 30'000);
+  EXPECT_EQ(blocks[0]->meta().level, 2);
+  EXPECT_THAT(blocks[0]->meta().sources, SizeIs(3));
+  EXPECT_THAT(Read(*db, "m")["a"], SizeIs(47));
+
+  DbOptions short_retention = o;
+  short_retention.retention = std::chrono::milliseconds(15'000);
+  ASSERT_TRUE(db->Close().ok());
+  db.reset();
+  db = OpenDb(short_retention);
+  ASSERT_TRUE(db->Maintain().ok());
+  // Newest sample 46 s: blocks ending at or before 31 s are gone.
+  blocks = db->Blocks();
+  ASSERT_THAT(blocks, SizeIs(1));
+  EXPECT_EQ(blocks[0]->meta().min_time, 30'000);
+  EXPECT_EQ(Read(*db, "m")["a"].front().t, 30'000);
+}
+
+TEST_F(DbTest, ATornWalTailIsTruncatedAndReportedNotFatal) {
+  {
+    auto db = OpenDb(Options());
+    Fill(*db, {L("m", "a")}, 0, 3000, 1000);
+    ASSERT_TRUE(db->Close().ok());
+  }
+  // Garbage after the last record of the newest non-empty segment.
+  std::string newest;
+  for (const auto& e : fs::directory_iterator(Path("wal"))) {
+    if (e.is_regular_file() && fs::file_size(e.path()) > 0 && e.path().string() > newest) {
+      newest = e.path().string();
+    }
+  }
+  ASSERT_FALSE(newest.empty());
+  {
+    std::ofstream f(newest, std::ios::app | std::ios::binary);
+    f << "\x05\x00\x00garbage-tail";
+  }
+  auto db = OpenDb(Options());
+  EXPECT_THAT(db->open_report().wal.dropped, SizeIs(1));
+  EXPECT_THAT(Read(*db, "m")["a"], SizeIs(3));
+  // And the store keeps working.
+  Fill(*db, {L("m", "a")}, 3000, 4000, 1000);
+  EXPECT_THAT(Read(*db, "m")["a"], SizeIs(4));
+}
+
+TEST_F(DbTest, ADamagedBlockIsSetAsideAndTheRestIsServed) {
+  {
+    auto db = OpenDb(Options());
+    Fill(*db, {L("m", "a")}, 0, 36'000, 1000);
+    ASSERT_TRUE(db->Maintain().ok());
+    ASSERT_THAT(db->Blocks(), SizeIs(2));
+    ASSERT_TRUE(db->Close().ok());
+  }
+  std::string victim = Path("blocks/0-10000-l1");
+  ASSERT_TRUE(fs::exists(victim + "/chunks"));
+  fs::remove(victim + "/chunks");
+  auto db = OpenDb(Options());
+  ASSERT_THAT(db->open_report().dropped_blocks, SizeIs(1));
+  EXPECT_THAT(db->open_report().dropped_blocks[0], HasSubstr("0-10000-l1"));
+  EXPECT_TRUE(fs::exists(Path("dropped/0-10000-l1")));
+  auto a = Read(*db, "m")["a"];
+  ASSERT_THAT(a, SizeIs(26));
+  EXPECT_EQ(a.front().t, 10'000);
+}
+
+TEST_F(DbTest, SamplesLoggedBeforeTheirSeriesRecordAreReplayed) {
+  // Two appenders racing can log samples for a series before the record creating it.
+  {
+    auto wal = Wal::Open(Path("wal"));
+    ASSERT_TRUE(wal.ok());
+    ASSERT_TRUE(wal.value()->Replay([](std::string_view) { return Status::Ok(); }).ok());
+    std::vector<WalSample> samples{{7, 1000, 1.5}};
+    std::vector<WalSeries> series{{7, L("late", "x")}};
+    ASSERT_TRUE(wal.value()->Log(EncodeSamplesRecord(samples)).ok());
+    ASSERT_TRUE(wal.value()->Log(EncodeSeriesRecord(series)).ok());
+    ASSERT_TRUE(wal.value()->Close().ok());
+  }
+  auto db = OpenDb(Options());
+  EXPECT_THAT(Read(*db, "late")["x"], ElementsAre(Sample{1000, 1.5}));
+  // New series get refs above the replayed ones.
+  auto app = db->NewAppender();
+  SeriesRef ref = 0;
+  ASSERT_EQ(app->Append(ref, L("late", "y"), 2000, 1), AppendError::kNone);
+  EXPECT_GT(ref, 7u);
+}
+
+}  // namespace
+}  // namespace platops::metrics

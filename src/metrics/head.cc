@@ -1,0 +1,722 @@
+#include "metrics/head.h"
+
+#include <algorithm>
+#include <bit>
+#include <limits>
+#include <optional>
+
+#include "base/strings.h"
+
+namespace platops::metrics {
+namespace {
+
+void PutVarint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+uint64_t GetVarint(std::string_view s, size_t& pos) {
+  uint64_t v = 0;
+  for (int shift = 0; pos < s.size() && shift < 64; shift += 7) {
+    auto byte = static_cast<uint8_t>(s[pos++]);
+    v |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if (byte < 0x80) break;
+  }
+  return v;
+}
+
+// Labels packed as (varint length, bytes) name/value pairs: one allocation per series.
+std::string Pack(const Labels& labels) {
+  size_t size = 0;
+  for (const auto& l : labels) size += l.name.size() + l.value.size() + 2;
+  std::string out;
+  out.reserve(size);
+  for (const auto& l : labels) {
+    PutVarint(out, l.name.size());
+    out += l.name;
+    PutVarint(out, l.value.size());
+    out += l.value;
+  }
+  return out;
+}
+
+Labels Unpack(std::string_view packed) {
+  Labels out;
+  size_t pos = 0;
+  while (pos < packed.size()) {
+    Label l;
+    size_t n = GetVarint(packed, pos);
+    l.name.assign(packed.substr(pos, n));
+    pos += n;
+    n = GetVarint(packed, pos);
+    l.value.assign(packed.substr(pos, n));
+    pos += n;
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
+// Valid as Prometheus requires of stored series: a metric name, names unique and non-empty,
+// values non-empty, everything UTF-8.
+bool ValidLabels(const Labels& labels) {
+  if (labels.empty() || Get(labels, kMetricName).empty()) return false;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    const auto& l = labels[i];
+    if (l.name.empty() || l.value.empty()) return false;
+    if (i > 0 && !(labels[i - 1].name < l.name)) return false;
+    if (!IsValidUtf8(l.value)) return false;
+  }
+  return true;
+}
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+std::vector<SeriesRef> Union(std::vector<const std::vector<SeriesRef>*>& lists) {
+  if (lists.empty()) return {};
+  if (lists.size() == 1) return *lists[0];
+  std::vector<SeriesRef> out;
+  size_t total = 0;
+  for (const auto* l : lists) total += l->size();
+  out.reserve(total);
+  for (const auto* l : lists) out.insert(out.end(), l->begin(), l->end());
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+void Subtract(std::vector<SeriesRef>& from, const std::vector<SeriesRef>& remove) {
+  std::vector<SeriesRef> out;
+  out.reserve(from.size());
+  std::set_difference(from.begin(), from.end(), remove.begin(), remove.end(),
+                      std::back_inserter(out));
+  from = std::move(out);
+}
+
+void Intersect(std::vector<SeriesRef>& into, const std::vector<SeriesRef>& other) {
+  std::vector<SeriesRef> out;
+  out.reserve(std::min(into.size(), other.size()));
+  std::set_intersection(into.begin(), into.end(), other.begin(), other.end(),
+                        std::back_inserter(out));
+  into = std::move(out);
+}
+
+}  // namespace
+
+struct Head::MemSeries {
+  SeriesRef ref = 0;
+  uint64_t hash = 0;
+  std::string packed;  // Pack(labels).
+  std::vector<ChunkData> closed;
+  XorChunk open;
+  int64_t open_min_t = 0;
+  int64_t open_end = 0;  // The chunk range boundary the open chunk may not reach.
+  int64_t max_t = std::numeric_limits<int64_t>::min();
+  uint64_t last_bits = 0;
+
+  bool empty() const { return closed.empty() && open.num_samples() == 0; }
+  int64_t min_t() const {
+    if (!closed.empty()) return closed.front().min_t;
+    return open.num_samples() > 0 ? open_min_t : std::numeric_limits<int64_t>::max();
+  }
+};
+
+struct Head::Stripe {
+  mutable std::mutex ref_mu;  // Guards by_ref and the series in it.
+  std::unordered_map<SeriesRef, std::unique_ptr<MemSeries>> by_ref;
+  mutable std::mutex hash_mu;  // Guards by_hash. Lock order: hash_mu, then any ref_mu.
+  std::unordered_multimap<uint64_t, MemSeries*> by_hash;
+};
+
+Head::Head(HeadOptions options)
+    : options_(options), stripes_(std::make_unique<Stripe[]>(kStripes)) {}
+
+Head::~Head() = default;
+
+Head::Stripe& Head::StripeOf(SeriesRef ref) const { return stripes_[ref % kStripes]; }
+
+Head::MemSeries* Head::Find(SeriesRef ref) const {
+  auto& stripe = StripeOf(ref);
+  auto it = stripe.by_ref.find(ref);
+  return it == stripe.by_ref.end() ? nullptr : it->second.get();
+}
+
+AppendError Head::GetOrCreate(const Labels& labels, SeriesRef& ref, bool& created) {
+  created = false;
+  std::string packed = Pack(labels);
+  const uint64_t hash = std::hash<std::string_view>{}(packed);
+  Stripe& hs = stripes_[hash % kStripes];
+  {
+    std::lock_guard lock(hs.hash_mu);
+    auto [lo, hi] = hs.by_hash.equal_range(hash);
+    for (auto it = lo; it != hi; ++it) {
+      if (it->second->packed == packed) {
+        ref = it->second->ref;
+        return AppendError::kNone;
+      }
+    }
+    if (!ValidLabels(labels)) return AppendError::kInvalidLabels;
+    if (options_.max_series > 0 && num_series_.load() >= options_.max_series) {
+      return AppendError::kLimit;
+    }
+    ref = next_ref_.fetch_add(1);
+    auto series = std::make_unique<MemSeries>();
+    series->ref = ref;
+    series->hash = hash;
+    series->packed = std::move(packed);
+    hs.by_hash.emplace(hash, series.get());
+    Stripe& rs = StripeOf(ref);
+    std::lock_guard ref_lock(rs.ref_mu);
+    rs.by_ref.emplace(ref, std::move(series));
+  }
+  created = true;
+  num_series_.fetch_add(1);
+  series_created_.fetch_add(1);
+  AddToIndex(ref, labels);
+  return AppendError::kNone;
+}
+
+void Head::CreateWithRef(SeriesRef ref, const Labels& labels) {
+  std::string packed = Pack(labels);
+  const uint64_t hash = std::hash<std::string_view>{}(packed);
+  Stripe& hs = stripes_[hash % kStripes];
+  {
+    std::lock_guard lock(hs.hash_mu);
+    Stripe& rs = StripeOf(ref);
+    std::lock_guard ref_lock(rs.ref_mu);
+    if (rs.by_ref.contains(ref)) return;
+    auto series = std::make_unique<MemSeries>();
+    series->ref = ref;
+    series->hash = hash;
+    series->packed = std::move(packed);
+    hs.by_hash.emplace(hash, series.get());
+    rs.by_ref.emplace(ref, std::move(series));
+  }
+  SeriesRef next = next_ref_.load();
+  while (next <= ref && !next_ref_.compare_exchange_weak(next, ref + 1)) {
+  }
+  num_series_.fetch_add(1);
+  series_created_.fetch_add(1);
+  AddToIndex(ref, labels);
+}
+
+void Head::AddToIndex(SeriesRef ref, const Labels& labels) {
+  std::unique_lock lock(index_mu_);
+  auto add = [ref](std::vector<SeriesRef>& list) {
+    // Refs are handed out in increasing order, so this is nearly always a push_back.
+    if (list.empty() || list.back() < ref) {
+      list.push_back(ref);
+    } else {
+      list.insert(std::lower_bound(list.begin(), list.end(), ref), ref);
+    }
+  };
+  for (const auto& l : labels) {
+    auto name_it = postings_.find(l.name);
+    if (name_it == postings_.end()) name_it = postings_.try_emplace(l.name).first;
+    add(name_it->second[l.value]);
+  }
+  add(all_refs_);
+}
+
+Labels Head::SeriesLabels(SeriesRef ref) const {
+  auto& stripe = StripeOf(ref);
+  std::lock_guard lock(stripe.ref_mu);
+  const MemSeries* s = Find(ref);
+  return s ? Unpack(s->packed) : Labels{};
+}
+
+namespace {
+
+AppendError CheckSeries(int64_t max_t, uint64_t last_bits, int64_t min_valid, int64_t t,
+                        double v, bool& duplicate_same) {
+  duplicate_same = false;
+  if (t < min_valid) return AppendError::kOutOfBounds;
+  if (max_t == std::numeric_limits<int64_t>::min() || t > max_t) return AppendError::kNone;
+  if (t < max_t) return AppendError::kOutOfOrder;
+  if (std::bit_cast<uint64_t>(v) == last_bits) {
+    duplicate_same = true;
+    return AppendError::kNone;
+  }
+  return AppendError::kDuplicate;
+}
+
+}  // namespace
+
+AppendError Head::Check(SeriesRef ref, int64_t t, double v) const {
+  auto& stripe = StripeOf(ref);
+  std::lock_guard lock(stripe.ref_mu);
+  const MemSeries* s = Find(ref);
+  if (s == nullptr) return AppendError::kInvalidLabels;
+  bool same;
+  return CheckSeries(s->max_t, s->last_bits, min_valid_time(), t, v, same);
+}
+
+AppendError Head::Append(SeriesRef ref, int64_t t, double v) {
+  auto& stripe = StripeOf(ref);
+  std::lock_guard lock(stripe.ref_mu);
+  MemSeries* s = Find(ref);
+  if (s == nullptr) return AppendError::kInvalidLabels;
+  bool same;
+  AppendError err = CheckSeries(s->max_t, s->last_bits, min_valid_time(), t, v, same);
+  if (err != AppendError::kNone || same) return err;
+  if (s->open.num_samples() > 0 &&
+      (s->open.num_samples() >= options_.samples_per_chunk || t >= s->open_end)) {
+    s->closed.push_back({s->open_min_t, s->max_t, std::string(s->open.bytes())});
+    s->open = XorChunk();
+  }
+  if (s->open.num_samples() == 0) {
+    s->open_min_t = t;
+    s->open_end = (FloorDiv(t, options_.chunk_range_ms) + 1) * options_.chunk_range_ms;
+  }
+  // Cannot fail: t is strictly increasing and the chunk holds fewer than kMaxSamples.
+  (void)s->open.Append(t, v);
+  s->max_t = t;
+  s->last_bits = std::bit_cast<uint64_t>(v);
+  return AppendError::kNone;
+}
+
+Result<std::vector<SeriesRef>> Head::Select(std::span<const CompiledMatcher> matchers) const {
+  std::shared_lock lock(index_mu_);
+  std::vector<SeriesRef> result;
+  bool have = false;
+  // Positive lists first: each matcher that does not match "" restricts to its postings.
+  for (const auto& m : matchers) {
+    if (m.MatchesEmpty()) continue;
+    std::vector<const std::vector<SeriesRef>*> lists;
+    auto name_it = postings_.find(m.name());
+    if (name_it != postings_.end()) {
+      const auto& values = name_it->second;
+      if (m.is_set() && !m.negated()) {
+        for (const auto& v : m.set_values()) {
+          auto it = values.find(v);
+          if (it != values.end()) lists.push_back(&it->second);
+        }
+      } else {
+        auto it = m.prefix().empty() ? values.begin() : values.lower_bound(m.prefix());
+        for (; it != values.end(); ++it) {
+          if (!m.prefix().empty() && !it->first.starts_with(m.prefix())) break;
+          if (m.Matches(it->first)) lists.push_back(&it->second);
+        }
+      }
+    }
+    std::vector<SeriesRef> refs = Union(lists);
+    if (!have) {
+      result = std::move(refs);
+      have = true;
+    } else {
+      Intersect(result, refs);
+    }
+    if (result.empty()) return result;
+  }
+  if (!have) result = all_refs_;
+  // Matchers that accept "" (absent label): remove the series whose value does not match.
+  for (const auto& m : matchers) {
+    if (!m.MatchesEmpty()) continue;
+    auto name_it = postings_.find(m.name());
+    if (name_it == postings_.end()) continue;
+    std::vector<const std::vector<SeriesRef>*> lists;
+    for (const auto& [value, refs] : name_it->second) {
+      if (!m.Matches(value)) lists.push_back(&refs);
+    }
+    if (!lists.empty()) Subtract(result, Union(lists));
+  }
+  return result;
+}
+
+namespace {
+
+class HeadIterator : public SampleIterator {
+ public:
+  HeadIterator(const std::vector<ChunkData>& chunks, int64_t mint, int64_t maxt)
+      : chunks_(chunks), mint_(mint), maxt_(maxt) {}
+
+  bool Next() override {
+    if (done_) return false;
+    if (!started_) {
+      started_ = true;
+      return Seek(mint_);
+    }
+    while (true) {
+      if (it_.has_value() && it_->Next()) return Accept();
+      if (it_.has_value() && !it_->status().ok()) return Fail();
+      if (!OpenNext()) return false;
+    }
+  }
+
+  bool Seek(int64_t t) override {
+    if (done_) return false;
+    if (started_ && it_.has_value() && At().t >= t && positioned_) return true;
+    started_ = true;
+    t = std::max(t, mint_);
+    // Skip whole chunks that end before t.
+    while (true) {
+      if (!it_.has_value() || chunks_[index_].max_t < t) {
+        if (it_.has_value()) ++index_;
+        while (index_ < chunks_.size() && chunks_[index_].max_t < t) ++index_;
+        if (index_ >= chunks_.size()) return Finish();
+        it_.emplace(chunks_[index_].bytes);
+      }
+      if (it_->Seek(t)) return Accept();
+      if (!it_->status().ok()) return Fail();
+      ++index_;
+      if (index_ >= chunks_.size()) return Finish();
+      it_.emplace(chunks_[index_].bytes);
+    }
+  }
+
+  Sample At() const override { return it_->At(); }
+  Status status() const override { return status_; }
+
+ private:
+  bool OpenNext() {
+    if (it_.has_value()) ++index_;
+    if (index_ >= chunks_.size()) return Finish();
+    it_.emplace(chunks_[index_].bytes);
+    return true;
+  }
+  bool Accept() {
+    if (it_->At().t > maxt_) return Finish();
+    positioned_ = true;
+    return true;
+  }
+  bool Finish() {
+    done_ = true;
+    positioned_ = false;
+    return false;
+  }
+  bool Fail() {
+    status_ = it_->status();
+    return Finish();
+  }
+
+  const std::vector<ChunkData>& chunks_;
+  int64_t mint_;
+  int64_t maxt_;
+  size_t index_ = 0;
+  std::optional<XorIterator> it_;
+  bool started_ = false;
+  bool positioned_ = false;
+  bool done_ = false;
+  Status status_;
+};
+
+class HeadSeries : public Series {
+ public:
+  HeadSeries(Labels labels, std::vector<ChunkData> chunks, int64_t mint, int64_t maxt)
+      : labels_(std::move(labels)), chunks_(std::move(chunks)), mint_(mint), maxt_(maxt) {}
+  const Labels& labels() const override { return labels_; }
+  std::unique_ptr<SampleIterator> Iterator() const override {
+    return std::make_unique<HeadIterator>(chunks_, mint_, maxt_);
+  }
+
+ private:
+  Labels labels_;
+  std::vector<ChunkData> chunks_;
+  int64_t mint_;
+  int64_t maxt_;
+};
+
+// Whether any chunk holds a sample in [mint, maxt]; only chunks straddling a bound are decoded.
+bool HasSampleIn(const std::vector<ChunkData>& chunks, int64_t mint, int64_t maxt) {
+  for (const auto& c : chunks) {
+    if (c.min_t >= mint && c.max_t <= maxt) return true;
+    XorIterator it(c.bytes);
+    if (it.Seek(mint) && it.At().t <= maxt) return true;
+  }
+  return false;
+}
+
+bool NeedsNonEmpty(std::span<const CompiledMatcher> matchers) {
+  return std::none_of(matchers.begin(), matchers.end(),
+                      [](const CompiledMatcher& m) { return !m.MatchesEmpty(); });
+}
+
+}  // namespace
+
+class HeadQuerier : public Querier {
+ public:
+  HeadQuerier(Head& head, int64_t mint, int64_t maxt) : head_(head), mint_(mint), maxt_(maxt) {}
+
+  Result<std::vector<std::unique_ptr<Series>>> Select(
+      std::span<const Matcher> matchers) override {
+    PLATOPS_ASSIGN_OR_RETURN(auto compiled, CompileMatchers(matchers));
+    if (NeedsNonEmpty(compiled)) {
+      return InvalidArgument("vector selector must contain at least one non-empty matcher");
+    }
+    PLATOPS_ASSIGN_OR_RETURN(auto refs, head_.Select(compiled));
+    return head_.Materialize(refs, mint_, maxt_);
+  }
+
+  Result<std::vector<std::string>> LabelNames(std::span<const Matcher> matchers) override {
+    PLATOPS_ASSIGN_OR_RETURN(auto compiled, CompileMatchers(matchers));
+    PLATOPS_ASSIGN_OR_RETURN(auto refs, head_.Select(compiled));
+    return head_.LabelNamesOf(refs, mint_, maxt_, matchers.empty());
+  }
+
+  Result<std::vector<std::string>> LabelValues(std::string_view name,
+                                               std::span<const Matcher> matchers) override {
+    PLATOPS_ASSIGN_OR_RETURN(auto compiled, CompileMatchers(matchers));
+    PLATOPS_ASSIGN_OR_RETURN(auto refs, head_.Select(compiled));
+    return head_.LabelValuesOf(name, refs, mint_, maxt_);
+  }
+
+ private:
+  Head& head_;
+  int64_t mint_;
+  int64_t maxt_;
+};
+
+std::unique_ptr<Querier> Head::NewQuerier(int64_t mint, int64_t maxt) {
+  return std::make_unique<HeadQuerier>(*this, mint, maxt);
+}
+
+std::vector<std::unique_ptr<Series>> Head::Materialize(std::span<const SeriesRef> refs,
+                                                       int64_t mint, int64_t maxt) const {
+  std::vector<std::unique_ptr<Series>> out;
+  out.reserve(refs.size());
+  for (SeriesRef ref : refs) {
+    auto& stripe = StripeOf(ref);
+    std::vector<ChunkData> chunks;
+    std::string packed;
+    {
+      std::lock_guard lock(stripe.ref_mu);
+      const MemSeries* s = Find(ref);
+      if (s == nullptr || s->empty() || s->max_t < mint || s->min_t() > maxt) continue;
+      for (const auto& c : s->closed) {
+        if (c.max_t >= mint && c.min_t <= maxt) chunks.push_back(c);
+      }
+      if (s->open.num_samples() > 0 && s->max_t >= mint && s->open_min_t <= maxt) {
+        chunks.push_back({s->open_min_t, s->max_t, std::string(s->open.bytes())});
+      }
+      packed = s->packed;
+    }
+    if (!HasSampleIn(chunks, mint, maxt)) continue;
+    out.push_back(std::make_unique<HeadSeries>(Unpack(packed), std::move(chunks), mint, maxt));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a->labels() < b->labels();
+  });
+  return out;
+}
+
+bool Head::InRange(SeriesRef ref, int64_t mint, int64_t maxt, std::string* packed) const {
+  auto& stripe = StripeOf(ref);
+  std::lock_guard lock(stripe.ref_mu);
+  const MemSeries* s = Find(ref);
+  if (s == nullptr || s->empty() || s->max_t < mint || s->min_t() > maxt) return false;
+  if (s->min_t() < mint || s->max_t > maxt) {
+    // Straddles a bound: look for a sample inside.
+    bool found = false;
+    for (const auto& c : s->closed) {
+      if (c.max_t < mint || c.min_t > maxt) continue;
+      XorIterator it(c.bytes);
+      if (it.Seek(mint) && it.At().t <= maxt) found = true;
+      if (found) break;
+    }
+    if (!found && s->open.num_samples() > 0) {
+      XorIterator it = s->open.NewIterator();
+      found = it.Seek(mint) && it.At().t <= maxt;
+    }
+    if (!found) return false;
+  }
+  if (packed != nullptr) *packed = s->packed;
+  return true;
+}
+
+std::vector<std::string> Head::LabelNamesOf(std::span<const SeriesRef> refs, int64_t mint,
+                                            int64_t maxt, bool all) const {
+  std::vector<std::string> names;
+  if (all) {
+    // Every name in the index that has at least one series in range.
+    std::vector<std::pair<std::string, std::vector<SeriesRef>>> candidates;
+    {
+      std::shared_lock lock(index_mu_);
+      for (const auto& [name, values] : postings_) {
+        std::vector<const std::vector<SeriesRef>*> lists;
+        for (const auto& [v, r] : values) lists.push_back(&r);
+        candidates.emplace_back(name, Union(lists));
+      }
+    }
+    for (auto& [name, list] : candidates) {
+      for (SeriesRef ref : list) {
+        if (InRange(ref, mint, maxt, nullptr)) {
+          names.push_back(name);
+          break;
+        }
+      }
+    }
+    return names;
+  }
+  std::string packed;
+  for (SeriesRef ref : refs) {
+    if (!InRange(ref, mint, maxt, &packed)) continue;
+    for (auto& l : Unpack(packed)) names.push_back(std::move(l.name));
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+std::vector<std::string> Head::LabelValuesOf(std::string_view name,
+                                             std::span<const SeriesRef> refs, int64_t mint,
+                                             int64_t maxt) const {
+  // Walk the value lists of `name`, keeping values with a selected series in range.
+  std::vector<std::pair<std::string, std::vector<SeriesRef>>> candidates;
+  {
+    std::shared_lock lock(index_mu_);
+    auto it = postings_.find(name);
+    if (it == postings_.end()) return {};
+    for (const auto& [value, list] : it->second) {
+      std::vector<SeriesRef> both;
+      std::set_intersection(list.begin(), list.end(), refs.begin(), refs.end(),
+                            std::back_inserter(both));
+      if (!both.empty()) candidates.emplace_back(value, std::move(both));
+    }
+  }
+  std::vector<std::string> values;
+  for (auto& [value, list] : candidates) {
+    for (SeriesRef ref : list) {
+      if (InRange(ref, mint, maxt, nullptr)) {
+        values.push_back(value);
+        break;
+      }
+    }
+  }
+  return values;
+}
+
+std::vector<SeriesChunks> Head::CollectRange(int64_t mint, int64_t maxt) const {
+  std::vector<SeriesChunks> out;
+  for (size_t i = 0; i < kStripes; ++i) {
+    auto& stripe = stripes_[i];
+    std::lock_guard lock(stripe.ref_mu);
+    for (const auto& [ref, s] : stripe.by_ref) {
+      SeriesChunks sc;
+      for (const auto& c : s->closed) {
+        if (c.min_t >= mint && c.max_t < maxt) sc.chunks.push_back(c);
+      }
+      if (s->open.num_samples() > 0 && s->open_min_t >= mint && s->max_t < maxt) {
+        sc.chunks.push_back({s->open_min_t, s->max_t, std::string(s->open.bytes())});
+      }
+      if (sc.chunks.empty()) continue;
+      sc.labels = Unpack(s->packed);
+      out.push_back(std::move(sc));
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const SeriesChunks& a, const SeriesChunks& b) { return a.labels < b.labels; });
+  return out;
+}
+
+size_t Head::Truncate(int64_t mint) {
+  int64_t cur = min_valid_time_.load();
+  while (cur < mint && !min_valid_time_.compare_exchange_weak(cur, mint)) {
+  }
+  std::vector<std::pair<SeriesRef, uint64_t>> dead;
+  for (size_t i = 0; i < kStripes; ++i) {
+    auto& stripe = stripes_[i];
+    std::lock_guard lock(stripe.ref_mu);
+    for (auto& [ref, s] : stripe.by_ref) {
+      std::erase_if(s->closed, [mint](const ChunkData& c) { return c.max_t < mint; });
+      if (s->open.num_samples() > 0 && s->max_t < mint) s->open = XorChunk();
+      if (s->empty()) dead.emplace_back(ref, s->hash);
+    }
+  }
+  std::vector<SeriesRef> removed;
+  for (auto [ref, hash] : dead) {
+    Stripe& hs = stripes_[hash % kStripes];
+    std::lock_guard hash_lock(hs.hash_mu);
+    Stripe& rs = StripeOf(ref);
+    std::lock_guard ref_lock(rs.ref_mu);
+    auto it = rs.by_ref.find(ref);
+    if (it == rs.by_ref.end() || !it->second->empty()) continue;  // Written to meanwhile.
+    auto [lo, hi] = hs.by_hash.equal_range(hash);
+    for (auto h = lo; h != hi; ++h) {
+      if (h->second == it->second.get()) {
+        hs.by_hash.erase(h);
+        break;
+      }
+    }
+    rs.by_ref.erase(it);
+    removed.push_back(ref);
+  }
+  if (removed.empty()) return 0;
+  std::sort(removed.begin(), removed.end());
+  {
+    std::unique_lock lock(index_mu_);
+    for (auto name_it = postings_.begin(); name_it != postings_.end();) {
+      auto& values = name_it->second;
+      for (auto v = values.begin(); v != values.end();) {
+        Subtract(v->second, removed);
+        v = v->second.empty() ? values.erase(v) : std::next(v);
+      }
+      name_it = values.empty() ? postings_.erase(name_it) : std::next(name_it);
+    }
+    Subtract(all_refs_, removed);
+  }
+  num_series_.fetch_sub(removed.size());
+  series_removed_.fetch_add(removed.size());
+  return removed.size();
+}
+
+HeadStats Head::Stats() const {
+  HeadStats st;
+  st.num_series = num_series_.load();
+  st.series_created = series_created_.load();
+  st.series_removed = series_removed_.load();
+  st.min_time = std::numeric_limits<int64_t>::max();
+  st.max_time = std::numeric_limits<int64_t>::min();
+  for (size_t i = 0; i < kStripes; ++i) {
+    auto& stripe = stripes_[i];
+    std::lock_guard lock(stripe.ref_mu);
+    for (const auto& [ref, s] : stripe.by_ref) {
+      if (s->empty()) continue;
+      st.min_time = std::min(st.min_time, s->min_t());
+      st.max_time = std::max(st.max_time, s->max_t);
+      st.chunks += s->closed.size() + (s->open.num_samples() > 0 ? 1 : 0);
+    }
+  }
+  return st;
+}
+
+Head::Cardinality Head::TopCardinality(size_t limit) const {
+  Cardinality c;
+  auto top = [limit](std::vector<std::pair<std::string, size_t>>& v) {
+    auto by_count = [](const auto& a, const auto& b) {
+      return a.second != b.second ? a.second > b.second : a.first < b.first;
+    };
+    if (v.size() > limit) {
+      std::partial_sort(v.begin(), v.begin() + static_cast<ptrdiff_t>(limit), v.end(), by_count);
+      v.resize(limit);
+    } else {
+      std::sort(v.begin(), v.end(), by_count);
+    }
+  };
+  std::shared_lock lock(index_mu_);
+  for (const auto& [name, values] : postings_) {
+    c.values_by_label.emplace_back(name, values.size());
+    for (const auto& [value, refs] : values) {
+      if (name == kMetricName) c.series_by_metric.emplace_back(value, refs.size());
+      c.series_by_label_pair.emplace_back(name + "=" + value, refs.size());
+    }
+  }
+  top(c.series_by_metric);
+  top(c.values_by_label);
+  top(c.series_by_label_pair);
+  return c;
+}
+
+void Head::ForEachSeries(const std::function<void(SeriesRef, const Labels&)>& fn) const {
+  std::vector<std::pair<SeriesRef, std::string>> all;
+  for (size_t i = 0; i < kStripes; ++i) {
+    auto& stripe = stripes_[i];
+    std::lock_guard lock(stripe.ref_mu);
+    for (const auto& [ref, s] : stripe.by_ref) all.emplace_back(ref, s->packed);
+  }
+  std::sort(all.begin(), all.end());
+  for (const auto& [ref, packed] : all) fn(ref, Unpack(packed));
+}
+
+}  // namespace platops::metrics
