@@ -178,30 +178,24 @@ class DbAppender : public Appender {
   }
 
   AppendError Append(SeriesRef& ref, const Labels& labels, int64_t t, double v) override {
-    AppendError err = AppendError::kNone;
-    if (ref != 0) {
-      err = db_.head_.Check(ref, t, v);
-      if (err == AppendError::kInvalidLabels) ref = 0;  // Dropped from the head since: look up.
-    }
-    if (ref == 0) {
-      bool created = false;
-      err = db_.head_.GetOrCreate(labels, ref, created);
-      if (err == AppendError::kNone) {
-        if (created) series_.push_back({ref, labels});
-        err = db_.head_.Check(ref, t, v);
-      }
-    }
+    bool created = false;
+    Head::SeriesHandle handle;
+    AppendError err = db_.head_.Prepare(labels, ref, t, v, created, handle);
     if (err != AppendError::kNone) {
       db_.rejected_[static_cast<int>(err)].fetch_add(1, std::memory_order_relaxed);
       return err;
     }
+    if (created) series_.push_back({ref, labels});
     samples_.push_back({ref, t, v});
+    handles_.push_back(handle);
     max_t_ = std::max(max_t_, t);
     return AppendError::kNone;
   }
 
   Status Commit() override {
     if (db_.closed_.load()) {
+      for (auto h : handles_) db_.head_.Unpin(h);
+      handles_.clear();
       series_.clear();
       samples_.clear();
       return Unavailable("the metrics store is closed");
@@ -221,12 +215,15 @@ class DbAppender : public Appender {
                       : Status::Ok();
     series_.clear();
     if (!st.ok()) {
+      for (auto h : handles_) db_.head_.Unpin(h);
+      handles_.clear();
       samples_.clear();
       return Unavailable("writing the metrics WAL: " + st.message());
     }
     uint64_t appended = 0;
-    for (const auto& s : samples_) {
-      AppendError err = db_.head_.Append(s.ref, s.t, s.v);
+    for (size_t i = 0; i < samples_.size(); ++i) {
+      const auto& s = samples_[i];
+      AppendError err = db_.head_.AppendPinned(handles_[i], s.t, s.v);
       if (err == AppendError::kNone) {
         ++appended;
       } else {
@@ -234,6 +231,7 @@ class DbAppender : public Appender {
       }
     }
     db_.samples_appended_.fetch_add(appended, std::memory_order_relaxed);
+    handles_.clear();
     samples_.clear();
     max_t_ = kMinT;
     return Status::Ok();
@@ -247,6 +245,8 @@ class DbAppender : public Appender {
       Status st = db_.wal_->Log(std::string_view(series_buf_));
       if (!st.ok()) spdlog::warn("metrics WAL: logging series on rollback: {}", st.message());
     }
+    for (auto h : handles_) db_.head_.Unpin(h);
+    handles_.clear();
     series_.clear();
     samples_.clear();
     max_t_ = kMinT;
@@ -256,6 +256,7 @@ class DbAppender : public Appender {
   Db& db_;
   std::vector<WalSeries> series_;
   std::vector<WalSample> samples_;
+  std::vector<Head::SeriesHandle> handles_;  // Parallel to samples_, each pinned.
   std::string series_buf_;
   std::string samples_buf_;
   int64_t max_t_ = kMinT;

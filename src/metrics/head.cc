@@ -1,6 +1,7 @@
 #include "metrics/head.h"
 
 #include <algorithm>
+#include <cstring>
 #include <bit>
 #include <limits>
 #include <optional>
@@ -115,6 +116,8 @@ struct Head::MemSeries {
   int64_t open_end = 0;  // The chunk range boundary the open chunk may not reach.
   int64_t max_t = std::numeric_limits<int64_t>::min();
   uint64_t last_bits = 0;
+  // Appenders holding samples for this series not yet committed; Truncate keeps pinned series.
+  std::atomic<uint32_t> pins{0};
 
   bool empty() const { return closed.empty() && open.num_samples() == 0; }
   int64_t min_t() const {
@@ -123,11 +126,132 @@ struct Head::MemSeries {
   }
 };
 
+namespace {
+
+// Open addressing (linear probing) from a label hash to series: one cache line per probe instead
+// of a node per entry.
+template <typename S>
+class HashIndex {
+ public:
+  // The series with this hash for which `same(series)` holds, or nullptr.
+  template <typename Same>
+  S* Find(uint64_t hash, const Same& same) const {
+    if (slots_.empty()) return nullptr;
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = Mix(hash) & mask;; i = (i + 1) & mask) {
+      const Slot& slot = slots_[i];
+      if (slot.s == nullptr) return nullptr;
+      if (slot.s != Tombstone() && slot.hash == hash && same(*slot.s)) return slot.s;
+    }
+  }
+  void Insert(uint64_t hash, S* s) {
+    if ((used_ + 1) * 2 > slots_.size()) Rehash(std::max<size_t>(16, live_ * 4));
+    const size_t mask = slots_.size() - 1;
+    size_t i = Mix(hash) & mask;
+    while (slots_[i].s != nullptr && slots_[i].s != Tombstone()) i = (i + 1) & mask;
+    if (slots_[i].s == nullptr) ++used_;
+    slots_[i] = {hash, s};
+    ++live_;
+  }
+  void Erase(uint64_t hash, S* s) {
+    if (slots_.empty()) return;
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = Mix(hash) & mask; slots_[i].s != nullptr; i = (i + 1) & mask) {
+      if (slots_[i].s == s) {
+        slots_[i].s = Tombstone();
+        --live_;
+        return;
+      }
+    }
+  }
+
+ private:
+  struct Slot {
+    uint64_t hash = 0;
+    S* s = nullptr;
+  };
+  static S* Tombstone() { return reinterpret_cast<S*>(uintptr_t{1}); }
+  // Stripes are chosen by hash % 256, so the low bits are the same within one table.
+  static size_t Mix(uint64_t h) { return static_cast<size_t>((h * 0x9E3779B97F4A7C15ULL) >> 20); }
+  void Rehash(size_t min_size) {
+    size_t size = 16;
+    while (size < min_size) size *= 2;
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(size, Slot{});
+    used_ = live_ = 0;
+    for (const auto& slot : old) {
+      if (slot.s != nullptr && slot.s != Tombstone()) Insert(slot.hash, slot.s);
+    }
+  }
+
+  std::vector<Slot> slots_;
+  size_t used_ = 0;  // Live entries and tombstones.
+  size_t live_ = 0;
+};
+
+// A fast 64-bit hash of a label set, computed without packing it.
+uint64_t HashLabels(const Labels& labels) {
+  uint64_t h = 0x243F6A8885A308D3ULL;
+  auto mix = [&h](uint64_t w) {
+    h ^= w;
+    h *= 0x9E3779B97F4A7C15ULL;
+    h ^= h >> 29;
+  };
+  auto bytes = [&mix](std::string_view s) {
+    mix(s.size());
+    size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+      uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      mix(w);
+    }
+    if (i < s.size()) {
+      uint64_t w = 0;
+      std::memcpy(&w, s.data() + i, s.size() - i);
+      mix(w);
+    }
+  };
+  for (const auto& l : labels) {
+    bytes(l.name);
+    bytes(l.value);
+  }
+  return h;
+}
+
+// Whether `packed` is Pack(labels), without unpacking.
+bool PackedEquals(std::string_view packed, const Labels& labels) {
+  size_t pos = 0;
+  for (const auto& l : labels) {
+    for (const std::string* part : {&l.name, &l.value}) {
+      if (pos >= packed.size()) return false;
+      size_t n = GetVarint(packed, pos);
+      if (n != part->size() || packed.compare(pos, n, *part) != 0) return false;
+      pos += n;
+    }
+  }
+  return pos == packed.size();
+}
+
+}  // namespace
+
 struct Head::Stripe {
-  mutable std::mutex ref_mu;  // Guards by_ref and the series in it.
-  std::unordered_map<SeriesRef, std::unique_ptr<MemSeries>> by_ref;
-  mutable std::mutex hash_mu;  // Guards by_hash. Lock order: hash_mu, then any ref_mu.
-  std::unordered_multimap<uint64_t, MemSeries*> by_hash;
+  // Guards `by_ref` and the sample state of the series in it (those with ref % 256 == index).
+  mutable std::mutex ref_mu;
+  // Series by ref / kStripes; owns them. nullptr for removed refs.
+  std::vector<MemSeries*> by_ref;
+  // Guards `by_hash` (series whose hash % 256 == index). Lock order: hash_mu, then any ref_mu.
+  mutable std::mutex hash_mu;
+  HashIndex<MemSeries> by_hash;
+
+  ~Stripe() {
+    for (MemSeries* s : by_ref) delete s;
+  }
+  template <typename Fn>
+  void ForEach(const Fn& fn) const {
+    for (MemSeries* s : by_ref) {
+      if (s != nullptr) fn(*s);
+    }
+  }
 };
 
 Head::Head(HeadOptions options)
@@ -139,37 +263,50 @@ Head::Stripe& Head::StripeOf(SeriesRef ref) const { return stripes_[ref % kStrip
 
 Head::MemSeries* Head::Find(SeriesRef ref) const {
   auto& stripe = StripeOf(ref);
-  auto it = stripe.by_ref.find(ref);
-  return it == stripe.by_ref.end() ? nullptr : it->second.get();
+  size_t slot = ref / kStripes;
+  return slot < stripe.by_ref.size() ? stripe.by_ref[slot] : nullptr;
 }
 
-AppendError Head::GetOrCreate(const Labels& labels, SeriesRef& ref, bool& created) {
+void Head::PutRef(MemSeries* s) {
+  auto& stripe = StripeOf(s->ref);
+  size_t slot = s->ref / kStripes;
+  if (stripe.by_ref.size() <= slot) stripe.by_ref.resize(slot + 1, nullptr);
+  stripe.by_ref[slot] = s;
+}
+
+AppendError Head::Lookup(const Labels& labels, SeriesRef& ref, bool& created, MemSeries** out) {
   created = false;
-  std::string packed = Pack(labels);
-  const uint64_t hash = std::hash<std::string_view>{}(packed);
+  const uint64_t hash = HashLabels(labels);
   Stripe& hs = stripes_[hash % kStripes];
   {
     std::lock_guard lock(hs.hash_mu);
-    auto [lo, hi] = hs.by_hash.equal_range(hash);
-    for (auto it = lo; it != hi; ++it) {
-      if (it->second->packed == packed) {
-        ref = it->second->ref;
-        return AppendError::kNone;
+    MemSeries* found = hs.by_hash.Find(
+        hash, [&labels](const MemSeries& s) { return PackedEquals(s.packed, labels); });
+    if (found != nullptr) {
+      ref = found->ref;
+      if (out != nullptr) {
+        found->pins.fetch_add(1, std::memory_order_relaxed);
+        *out = found;
       }
+      return AppendError::kNone;
     }
     if (!ValidLabels(labels)) return AppendError::kInvalidLabels;
     if (options_.max_series > 0 && num_series_.load() >= options_.max_series) {
       return AppendError::kLimit;
     }
     ref = next_ref_.fetch_add(1);
-    auto series = std::make_unique<MemSeries>();
+    auto* series = new MemSeries();
     series->ref = ref;
     series->hash = hash;
-    series->packed = std::move(packed);
-    hs.by_hash.emplace(hash, series.get());
+    series->packed = Pack(labels);
+    if (out != nullptr) {
+      series->pins.store(1, std::memory_order_relaxed);
+      *out = series;
+    }
+    hs.by_hash.Insert(hash, series);
     Stripe& rs = StripeOf(ref);
     std::lock_guard ref_lock(rs.ref_mu);
-    rs.by_ref.emplace(ref, std::move(series));
+    PutRef(series);
   }
   created = true;
   num_series_.fetch_add(1);
@@ -178,21 +315,24 @@ AppendError Head::GetOrCreate(const Labels& labels, SeriesRef& ref, bool& create
   return AppendError::kNone;
 }
 
+AppendError Head::GetOrCreate(const Labels& labels, SeriesRef& ref, bool& created) {
+  return Lookup(labels, ref, created, nullptr);
+}
+
 void Head::CreateWithRef(SeriesRef ref, const Labels& labels) {
-  std::string packed = Pack(labels);
-  const uint64_t hash = std::hash<std::string_view>{}(packed);
+  const uint64_t hash = HashLabels(labels);
   Stripe& hs = stripes_[hash % kStripes];
   {
     std::lock_guard lock(hs.hash_mu);
     Stripe& rs = StripeOf(ref);
     std::lock_guard ref_lock(rs.ref_mu);
-    if (rs.by_ref.contains(ref)) return;
-    auto series = std::make_unique<MemSeries>();
+    if (Find(ref) != nullptr) return;
+    auto* series = new MemSeries();
     series->ref = ref;
     series->hash = hash;
-    series->packed = std::move(packed);
-    hs.by_hash.emplace(hash, series.get());
-    rs.by_ref.emplace(ref, std::move(series));
+    series->packed = Pack(labels);
+    hs.by_hash.Insert(hash, series);
+    PutRef(series);
   }
   SeriesRef next = next_ref_.load();
   while (next <= ref && !next_ref_.compare_exchange_weak(next, ref + 1)) {
@@ -258,6 +398,11 @@ AppendError Head::Append(SeriesRef ref, int64_t t, double v) {
   std::lock_guard lock(stripe.ref_mu);
   MemSeries* s = Find(ref);
   if (s == nullptr) return AppendError::kInvalidLabels;
+  return AppendLocked(*s, t, v);
+}
+
+AppendError Head::AppendLocked(MemSeries& series, int64_t t, double v) {
+  MemSeries* s = &series;
   bool same;
   AppendError err = CheckSeries(s->max_t, s->last_bits, min_valid_time(), t, v, same);
   if (err != AppendError::kNone || same) return err;
@@ -275,6 +420,53 @@ AppendError Head::Append(SeriesRef ref, int64_t t, double v) {
   s->max_t = t;
   s->last_bits = std::bit_cast<uint64_t>(v);
   return AppendError::kNone;
+}
+
+AppendError Head::Prepare(const Labels& labels, SeriesRef& ref, int64_t t, double v,
+                          bool& created, SeriesHandle& handle) {
+  created = false;
+  if (ref != 0) {
+    auto& stripe = StripeOf(ref);
+    std::lock_guard lock(stripe.ref_mu);
+    if (MemSeries* s = Find(ref); s != nullptr) {
+      bool same;
+      AppendError err = CheckSeries(s->max_t, s->last_bits, min_valid_time(), t, v, same);
+      if (err != AppendError::kNone) return err;
+      s->pins.fetch_add(1, std::memory_order_relaxed);
+      handle.p = s;
+      return AppendError::kNone;
+    }
+    ref = 0;  // Dropped from the head since: look it up by labels.
+  }
+  MemSeries* s = nullptr;
+  AppendError err = Lookup(labels, ref, created, &s);
+  if (err != AppendError::kNone) return err;
+  auto& stripe = StripeOf(ref);
+  std::lock_guard lock(stripe.ref_mu);
+  bool same;
+  err = CheckSeries(s->max_t, s->last_bits, min_valid_time(), t, v, same);
+  if (err != AppendError::kNone) {
+    s->pins.fetch_sub(1, std::memory_order_relaxed);
+    return err;
+  }
+  handle.p = s;
+  return AppendError::kNone;
+}
+
+AppendError Head::AppendPinned(SeriesHandle handle, int64_t t, double v) {
+  auto* s = static_cast<MemSeries*>(handle.p);
+  auto& stripe = StripeOf(s->ref);
+  std::lock_guard lock(stripe.ref_mu);
+  AppendError err = AppendLocked(*s, t, v);
+  s->pins.fetch_sub(1, std::memory_order_relaxed);
+  return err;
+}
+
+void Head::Unpin(SeriesHandle handle) {
+  auto* s = static_cast<MemSeries*>(handle.p);
+  auto& stripe = StripeOf(s->ref);
+  std::lock_guard lock(stripe.ref_mu);
+  s->pins.fetch_sub(1, std::memory_order_relaxed);
 }
 
 Result<std::vector<SeriesRef>> Head::Select(std::span<const CompiledMatcher> matchers) const {
@@ -592,7 +784,8 @@ std::vector<SeriesChunks> Head::CollectRange(int64_t mint, int64_t maxt) const {
   for (size_t i = 0; i < kStripes; ++i) {
     auto& stripe = stripes_[i];
     std::lock_guard lock(stripe.ref_mu);
-    for (const auto& [ref, s] : stripe.by_ref) {
+    stripe.ForEach([&](const MemSeries& ms) {
+      const MemSeries* s = &ms;
       SeriesChunks sc;
       for (const auto& c : s->closed) {
         if (c.min_t >= mint && c.max_t < maxt) sc.chunks.push_back(c);
@@ -600,10 +793,10 @@ std::vector<SeriesChunks> Head::CollectRange(int64_t mint, int64_t maxt) const {
       if (s->open.num_samples() > 0 && s->open_min_t >= mint && s->max_t < maxt) {
         sc.chunks.push_back({s->open_min_t, s->max_t, std::string(s->open.bytes())});
       }
-      if (sc.chunks.empty()) continue;
+      if (sc.chunks.empty()) return;
       sc.labels = Unpack(s->packed);
       out.push_back(std::move(sc));
-    }
+    });
   }
   std::sort(out.begin(), out.end(),
             [](const SeriesChunks& a, const SeriesChunks& b) { return a.labels < b.labels; });
@@ -618,10 +811,11 @@ size_t Head::Truncate(int64_t mint) {
   for (size_t i = 0; i < kStripes; ++i) {
     auto& stripe = stripes_[i];
     std::lock_guard lock(stripe.ref_mu);
-    for (auto& [ref, s] : stripe.by_ref) {
+    for (MemSeries* s : stripe.by_ref) {
+      if (s == nullptr) continue;
       std::erase_if(s->closed, [mint](const ChunkData& c) { return c.max_t < mint; });
       if (s->open.num_samples() > 0 && s->max_t < mint) s->open = XorChunk();
-      if (s->empty()) dead.emplace_back(ref, s->hash);
+      if (s->empty() && s->pins.load() == 0) dead.emplace_back(s->ref, s->hash);
     }
   }
   std::vector<SeriesRef> removed;
@@ -630,16 +824,12 @@ size_t Head::Truncate(int64_t mint) {
     std::lock_guard hash_lock(hs.hash_mu);
     Stripe& rs = StripeOf(ref);
     std::lock_guard ref_lock(rs.ref_mu);
-    auto it = rs.by_ref.find(ref);
-    if (it == rs.by_ref.end() || !it->second->empty()) continue;  // Written to meanwhile.
-    auto [lo, hi] = hs.by_hash.equal_range(hash);
-    for (auto h = lo; h != hi; ++h) {
-      if (h->second == it->second.get()) {
-        hs.by_hash.erase(h);
-        break;
-      }
-    }
-    rs.by_ref.erase(it);
+    MemSeries* s = Find(ref);
+    // Written to or pinned by an appender meanwhile.
+    if (s == nullptr || !s->empty() || s->pins.load() != 0) continue;
+    hs.by_hash.Erase(hash, s);
+    rs.by_ref[ref / kStripes] = nullptr;
+    delete s;
     removed.push_back(ref);
   }
   if (removed.empty()) return 0;
@@ -671,12 +861,12 @@ HeadStats Head::Stats() const {
   for (size_t i = 0; i < kStripes; ++i) {
     auto& stripe = stripes_[i];
     std::lock_guard lock(stripe.ref_mu);
-    for (const auto& [ref, s] : stripe.by_ref) {
-      if (s->empty()) continue;
-      st.min_time = std::min(st.min_time, s->min_t());
-      st.max_time = std::max(st.max_time, s->max_t);
-      st.chunks += s->closed.size() + (s->open.num_samples() > 0 ? 1 : 0);
-    }
+    stripe.ForEach([&st](const MemSeries& s) {
+      if (s.empty()) return;
+      st.min_time = std::min(st.min_time, s.min_t());
+      st.max_time = std::max(st.max_time, s.max_t);
+      st.chunks += s.closed.size() + (s.open.num_samples() > 0 ? 1 : 0);
+    });
   }
   return st;
 }
@@ -713,7 +903,7 @@ void Head::ForEachSeries(const std::function<void(SeriesRef, const Labels&)>& fn
   for (size_t i = 0; i < kStripes; ++i) {
     auto& stripe = stripes_[i];
     std::lock_guard lock(stripe.ref_mu);
-    for (const auto& [ref, s] : stripe.by_ref) all.emplace_back(ref, s->packed);
+    stripe.ForEach([&all](const MemSeries& s) { all.emplace_back(s.ref, s.packed); });
   }
   std::sort(all.begin(), all.end());
   for (const auto& [ref, packed] : all) fn(ref, Unpack(packed));

@@ -75,6 +75,18 @@ class Head {
   // Appends one sample to a live series. A sample equal to the newest is accepted and ignored.
   AppendError Append(SeriesRef ref, int64_t t, double v);
 
+  // The appenders' path, one lookup per sample. Prepare finds the series (by `ref` when it is
+  // not 0 and still live, else by `labels`, creating it), checks (t, v) and pins the series so
+  // Truncate keeps it until AppendPinned or Unpin is called with `handle`, exactly once.
+  struct SeriesHandle {
+    void* p = nullptr;
+  };
+  AppendError Prepare(const Labels& labels, SeriesRef& ref, int64_t t, double v, bool& created,
+                      SeriesHandle& handle);
+  // Appends to a pinned series (checking again) and unpins it.
+  AppendError AppendPinned(SeriesHandle handle, int64_t t, double v);
+  void Unpin(SeriesHandle handle);
+
   // A read view over [mint, maxt] (inclusive).
   std::unique_ptr<Querier> NewQuerier(int64_t mint, int64_t maxt);
 
@@ -122,6 +134,10 @@ class Head {
   std::vector<std::string> LabelValuesOf(std::string_view name, std::span<const SeriesRef> refs,
                                          int64_t mint, int64_t maxt) const;
   MemSeries* Find(SeriesRef ref) const;
+  void PutRef(MemSeries* s);
+  // GetOrCreate; when `out` is set, also pins the series and returns it.
+  AppendError Lookup(const Labels& labels, SeriesRef& ref, bool& created, MemSeries** out);
+  AppendError AppendLocked(MemSeries& s, int64_t t, double v);
   Stripe& StripeOf(SeriesRef ref) const;
   void AddToIndex(SeriesRef ref, const Labels& labels);
   MemSeries* Insert(SeriesRef ref, uint64_t hash, const Labels& labels);
