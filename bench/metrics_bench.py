@@ -1,0 +1,316 @@
+#!/usr/bin/env python3
+"""The metrics store against Prometheus and VictoriaMetrics, on the same generated data in one run.
+
+Uses the peers' data generator and remote-write encoder from ../shared/peers (gen_series.py,
+rwproto.py, peerlib.py). Every server runs on 127.0.0.1 with a temporary data directory and is
+stopped by its PID. Scenarios:
+
+  rw      remote write of S series x P points (requests of 2,000 series x 1 sample, in time order,
+          2 senders): samples per second and per server CPU-second, RSS after.
+  memory  remote write of 1,000,000 series x 2 points: RSS per active series.
+  query   10,000 counters x 24 h at a 60 s step, then
+          sum by (job, instance) (rate(http_requests_total[5m])) over the 24 h at a 60 s step:
+          median wall time of 5 queries after one warm-up. Prometheus gets the data through
+          `promtool tsdb create-blocks-from openmetrics` (its head refuses 24 h of history).
+
+Usage: bench/metrics_bench.py --binary build-bench/platops [--scenarios rw,memory,query]
+Prints one JSON object with every figure."""
+import argparse, http.client, json, os, signal, socket, subprocess, sys, tempfile, threading, time
+import urllib.parse, urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PEERS = os.environ.get("PLATOPS_PEERS_DIR", os.path.join(HERE, "..", "..", "shared", "peers"))
+sys.path.insert(0, PEERS)
+from gen_series import series_defs, value_stream  # noqa: E402
+import rwproto  # noqa: E402
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+TOKEN = "bench-admin-token-0123456789abcdef"
+RW_HEADERS = {"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
+              "X-Prometheus-Remote-Write-Version": "0.1.0"}
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def med(xs):
+    xs = sorted(x for x in xs if x is not None)
+    return xs[len(xs) // 2] if xs else None
+
+
+class Proc:
+    def __init__(self, argv, logpath, env=None):
+        self.logf = open(logpath, "wb")
+        self.p = subprocess.Popen(argv, stdout=self.logf, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL, start_new_session=True, env=env)
+        self.pid = self.p.pid
+
+    def cpu_s(self):
+        with open(f"/proc/{self.pid}/stat") as f:
+            parts = f.read().rsplit(")", 1)[1].split()
+        return (int(parts[11]) + int(parts[12])) / CLK_TCK
+
+    def rss_mib(self):
+        with open(f"/proc/{self.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        return 0
+
+    def stop(self):
+        if self.p.poll() is None:
+            os.kill(self.pid, signal.SIGTERM)
+            try:
+                self.p.wait(60)
+            except subprocess.TimeoutExpired:
+                os.kill(self.pid, signal.SIGKILL)
+                self.p.wait(5)
+        self.logf.close()
+
+
+def wait_http(url, timeout=60):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except Exception:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+class Server:
+    """One of platops, prometheus, vm: start, write path, query base, stop."""
+
+    def __init__(self, kind, binary, tmp, start=True):
+        self.kind = kind
+        self.tmp = tmp
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix=f"{kind}-", dir=tmp)
+        base = f"http://127.0.0.1:{self.port}"
+        self.headers = {}
+        if kind == "platops":
+            env = dict(os.environ, PLATOPS_BOOTSTRAP_TOKEN=TOKEN, PLATOPS_LOG_LEVEL="warn",
+                       PLATOPS_HOST_METRICS_ENABLED="false", PLATOPS_LOG_ACCESS="false",
+                       PLATOPS_METRICS_SELF_SCRAPE_INTERVAL="0")
+            argv = [binary, "serve", "--listen", f"127.0.0.1:{self.port}", "--data-dir", self.dir]
+            ready, self.write_path, self.api = base + "/readyz", "/prometheus/api/v1/write", "/prometheus"
+            self.headers = {"Authorization": "Bearer " + TOKEN}
+        elif kind == "prometheus":
+            with open(f"{self.dir}/prometheus.yml", "w") as f:
+                f.write("global:\n  scrape_interval: 15s\nscrape_configs: []\n")
+            argv = ["/usr/bin/prometheus", f"--config.file={self.dir}/prometheus.yml",
+                    f"--storage.tsdb.path={self.dir}/data", f"--web.listen-address=127.0.0.1:{self.port}",
+                    "--web.enable-remote-write-receiver", "--storage.tsdb.retention.time=30d"]
+            env = None
+            ready, self.write_path, self.api = base + "/-/ready", "/api/v1/write", ""
+        else:
+            argv = ["/usr/bin/victoria-metrics", f"-storageDataPath={self.dir}/data",
+                    f"-httpListenAddr=127.0.0.1:{self.port}", "-retentionPeriod=10y",
+                    "-search.latencyOffset=0s"]
+            env = None
+            ready, self.write_path, self.api = base + "/health", "/api/v1/write", ""
+        self.base = base
+        self.argv, self.env, self.ready = argv, env, ready
+        self.proc = None
+        if start:
+            self.start()
+
+    def start(self):
+        self.proc = Proc(self.argv, os.path.join(self.tmp, f"{self.kind}-{self.port}.log"), self.env)
+        wait_http(self.ready)
+        time.sleep(0.5)
+
+    def post_all(self, bodies, concurrency=2):
+        idx = {"i": 0}
+        lock = threading.Lock()
+        errors = []
+
+        def worker():
+            c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=300)
+            while True:
+                with lock:
+                    i = idx["i"]
+                    idx["i"] += 1
+                if i >= len(bodies):
+                    break
+                c.request("POST", self.write_path, body=bodies[i], headers={**RW_HEADERS, **self.headers})
+                r = c.getresponse()
+                msg = r.read()
+                if r.status >= 300:
+                    errors.append((r.status, msg[:200]))
+            c.close()
+
+        ts = [threading.Thread(target=worker) for _ in range(concurrency)]
+        [t.start() for t in ts]
+        [t.join() for t in ts]
+        return errors
+
+    def query_range(self, q, start, end, step):
+        params = urllib.parse.urlencode({"query": q, "start": start, "end": end, "step": step})
+        req = urllib.request.Request(f"{self.base}{self.api}/api/v1/query_range?{params}",
+                                     headers=self.headers)
+        t0 = time.time()
+        with urllib.request.urlopen(req, timeout=600) as r:
+            body = json.loads(r.read())
+        return time.time() - t0, body
+
+    def stop(self):
+        if self.proc:
+            self.proc.stop()
+
+
+def rw_bodies(defs, points, step_ms, start_ms, per_req=2000):
+    lab = []
+    for name, labels, _ in defs:
+        pairs = sorted([("__name__", name)] + list(labels))
+        lab.append(b"".join(rwproto._ld(1, rwproto.label(n, v)) for n, v in pairs))
+    bodies = []
+    for ti, vals in enumerate(value_stream(defs, points)):
+        ts = start_ms + ti * step_ms
+        for c in range(0, len(defs), per_req):
+            series = [lab[j] + rwproto._ld(2, rwproto.sample(float(vals[j]), ts))
+                      for j in range(c, min(c + per_req, len(defs)))]
+            bodies.append(rwproto.snappy_literal(rwproto.write_request(series)))
+    return bodies
+
+
+def scenario_rw(args, tmp):
+    defs = series_defs(args.series, mix="mixed")
+    step_ms = min(15000, (50 * 60 * 1000) // args.points)
+    start_ms = int(time.time() * 1000) - args.points * step_ms
+    bodies = rw_bodies(defs, args.points, step_ms, start_ms)
+    n = len(defs) * args.points
+    out = {}
+    for kind in args.targets:
+        runs = []
+        for _ in range(args.runs):
+            s = Server(kind, args.binary, tmp)
+            try:
+                cpu0, t0 = s.proc.cpu_s(), time.time()
+                errs = s.post_all(bodies)
+                t1, cpu1 = time.time(), s.proc.cpu_s()
+                runs.append(dict(samples_per_s=round(n / (t1 - t0)),
+                                 samples_per_server_cpu_s=round(n / max(cpu1 - cpu0, 1e-9)),
+                                 rss_mib=round(s.proc.rss_mib(), 1), errors=len(errs),
+                                 first_error=str(errs[0]) if errs else None))
+                log(kind, runs[-1])
+            finally:
+                s.stop()
+        out[kind] = {k: med([r[k] for r in runs]) for k in runs[0] if k != "first_error"}
+        out[kind]["first_error"] = runs[0]["first_error"]
+    return {"series": args.series, "points": args.points, "samples": n, "results": out}
+
+
+def scenario_memory(args, tmp):
+    n_series = args.memory_series
+    defs = series_defs(n_series, n_metrics=1000, mix="node")
+    start_ms = int(time.time() * 1000) - 2 * 15000
+    bodies = rw_bodies(defs, 2, 15000, start_ms, per_req=5000)
+    out = {}
+    for kind in args.targets:
+        s = Server(kind, args.binary, tmp)
+        try:
+            rss0 = s.proc.rss_mib()
+            errs = s.post_all(bodies)
+            time.sleep(3)
+            rss1 = s.proc.rss_mib()
+            out[kind] = dict(rss_mib=round(rss1, 1), rss_before_mib=round(rss0, 1),
+                             kib_per_series=round((rss1 - rss0) * 1024 / n_series, 3),
+                             errors=len(errs))
+            log(kind, out[kind])
+        finally:
+            s.stop()
+    return {"series": n_series, "results": out}
+
+
+def scenario_query(args, tmp):
+    n_series, points, step_ms = 10000, 1440, 60000
+    defs = []
+    for i in range(n_series):
+        labels = (("job", f"job-{i % 10}"), ("instance", f"host-{i // 10:04d}:9100"),
+                  ("code", "200" if i % 5 else "500"))
+        defs.append(("http_requests_total", labels, "counter"))
+    end_ms = int(time.time() // 60 * 60 * 1000) - 3 * 3600 * 1000
+    start_ms = end_ms - points * step_ms
+    bodies = rw_bodies(defs, points, step_ms, start_ms)
+    q = "sum by (job, instance) (rate(http_requests_total[5m]))"
+    qs, qe = start_ms / 1000 + 600, (start_ms + (points - 1) * step_ms) / 1000
+    out = {}
+    for kind in args.targets:
+        s = Server(kind, args.binary, tmp, start=kind != "prometheus")
+        try:
+            if kind == "prometheus":
+                om = os.path.join(tmp, "query.om")
+                with open(om, "w") as f:
+                    f.write("# TYPE http_requests_total counter\n")
+                    cols = [[] for _ in defs]
+                    for vals in value_stream(defs, points):
+                        for j, v in enumerate(vals):
+                            cols[j].append(v)
+                    for j, (name, labels, _) in enumerate(defs):
+                        ls = ",".join(f'{k}="{v}"' for k, v in labels)
+                        for ti, v in enumerate(cols[j]):
+                            f.write(f"{name}{{{ls}}} {v} {(start_ms + ti * step_ms) / 1000:.3f}\n")
+                    f.write("# EOF\n")
+                subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", om,
+                                f"{s.dir}/data"], check=True, capture_output=True)
+                os.remove(om)
+                s.start()
+            else:
+                errs = s.post_all(bodies)
+                if errs:
+                    log(kind, "write errors", errs[:3])
+                if kind == "vm":
+                    urllib.request.urlopen(s.base + "/internal/force_flush").read()
+                    time.sleep(2)
+            times = []
+            for i in range(6):
+                dt, body = s.query_range(q, qs, qe, 60)
+                if i > 0:
+                    times.append(dt)
+            series = len(body.get("data", {}).get("result", []))
+            out[kind] = dict(median_ms=round(med(times) * 1000, 1), result_series=series,
+                             status=body.get("status"))
+            log(kind, out[kind])
+        finally:
+            s.stop()
+    if "platops" in out and "prometheus" in out:
+        out["platops_speedup_vs_prometheus"] = round(
+            out["prometheus"]["median_ms"] / max(out["platops"]["median_ms"], 1e-9), 2)
+    return {"series": n_series, "points": points, "query": q, "results": out}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", required=True)
+    ap.add_argument("--scenarios", default="rw,memory,query")
+    ap.add_argument("--targets", default="platops,vm,prometheus")
+    ap.add_argument("--series", type=int, default=10000)
+    ap.add_argument("--points", type=int, default=100)
+    ap.add_argument("--memory-series", type=int, default=1_000_000)
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    args.targets = args.targets.split(",")
+    tmp = tempfile.mkdtemp(prefix="platops-metrics-bench-")
+    result = {"machine": os.uname().nodename, "cpus": os.cpu_count()}
+    try:
+        for name in args.scenarios.split(","):
+            log("scenario", name)
+            result[name] = {"rw": scenario_rw, "memory": scenario_memory,
+                            "query": scenario_query}[name](args, tmp)
+    finally:
+        subprocess.run(["rm", "-rf", tmp])
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
