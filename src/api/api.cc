@@ -8,6 +8,7 @@ void RegisterIdentityApi(http::Router& router, ApiDeps& deps);
 void RegisterEventsApi(http::Router& router, ApiDeps& deps);
 void RegisterApplyApi(http::Router& router, ApiDeps& deps);
 void RegisterChecksApi(http::Router& router, ApiDeps& deps);
+void RegisterPrometheusApi(http::Router& router, ApiDeps& deps);
 
 void RegisterApi(http::Router& router, ApiDeps& deps) {
   RegisterSystemApi(router, deps);
@@ -16,6 +17,7 @@ void RegisterApi(http::Router& router, ApiDeps& deps) {
   RegisterEventsApi(router, deps);
   RegisterApplyApi(router, deps);
   RegisterChecksApi(router, deps);
+  RegisterPrometheusApi(router, deps);
 }
 
 }  // namespace platops::api

@@ -14,6 +14,8 @@
 #include "events/event_log.h"
 #include "http/router.h"
 #include "identity/identity.h"
+#include "metrics/db.h"
+#include "promql/engine.h"
 #include "store/store.h"
 
 namespace platops::api {
@@ -32,6 +34,13 @@ struct ApiDeps {
   // Checks, maintenance windows, availability and heartbeat pings; routes are not registered
   // when null.
   checks::ChecksService* checks = nullptr;
+  // The metrics store and the PromQL engine behind /prometheus/api/v1/ (query API and remote
+  // write); routes are not registered when null.
+  metrics::Db* tsdb = nullptr;
+  promql::Engine* promql = nullptr;
+  // Lets unauthenticated clients use the read endpoints of the query API (config
+  // metrics.anonymous_read).
+  bool anonymous_query = false;
 };
 
 // Registers every route. `deps` must outlive the router.

@@ -36,6 +36,10 @@ class ApiServerTest : public ::testing::Test {
     deps_ = std::make_unique<ApiDeps>(ApiDeps{core_->store(), core_->log(), core_->identity(),
                                               core_->catalog(), core_->kinds(), metrics_, clock_,
                                               [] { return true; }, "test", &core_->checks()});
+    ASSERT_TRUE(core_->OpenMetrics(metrics_options_).ok());
+    deps_->tsdb = core_->tsdb();
+    deps_->promql = core_->promql();
+    deps_->anonymous_query = anonymous_query_;
     RegisterApi(router_, *deps_);
     http::ServerOptions opts;
     opts.port = 0;
@@ -106,6 +110,9 @@ class ApiServerTest : public ::testing::Test {
   const std::string admin_token_;
   ClockT clock_;
   MetricsRegistry metrics_;
+  // Set before StartServer to change the metrics store or the query API's anonymous access.
+  server::ServerConfig::Metrics metrics_options_{.wal_sync = false};
+  bool anonymous_query_ = false;
   testing::TempDir dir_;
   std::unique_ptr<server::Core> core_;
   std::unique_ptr<ApiDeps> deps_;

@@ -91,7 +91,8 @@ int Run(const std::vector<std::string>& args, CliIo& io) {
       ->capture_default_str();
 
   std::vector<Command> commands;
-  for (auto family : {AddServeCommands, AddResourceCommands, AddApplyCommands, AddAdminCommands}) {
+  for (auto family : {AddServeCommands, AddResourceCommands, AddApplyCommands, AddAdminCommands,
+                      AddPromqlCommands}) {
     std::vector<Command> added = family(app, ctx);
     commands.insert(commands.end(), added.begin(), added.end());
   }

@@ -77,6 +77,8 @@ std::vector<Command> AddResourceCommands(CLI::App& root, CommandContext& ctx);
 std::vector<Command> AddApplyCommands(CLI::App& root, CommandContext& ctx);
 // token ..., audit verify.
 std::vector<Command> AddAdminCommands(CLI::App& root, CommandContext& ctx);
+// promql test: runs PromQL test scripts.
+std::vector<Command> AddPromqlCommands(CLI::App& root, CommandContext& ctx);
 
 // Reads a whole file; the error names the path.
 Result<std::string> ReadFile(const std::string& path);

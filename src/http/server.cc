@@ -43,6 +43,28 @@
 namespace platops::http {
 namespace {
 
+// Percent-encodes the characters RFC 3986 forbids in a target but clients send raw anyway (curl -g
+// with `match[]=`, selectors with `{}` and `|`), as Go's net/url and so Prometheus accept them.
+std::string EscapeLenientTarget(std::string_view target) {
+  if (!target.starts_with('/')) return std::string(target);  // Absolute form: [IPv6] hosts.
+  static constexpr std::string_view kLenient = "[]{}|\"^`<> ";
+  if (target.find_first_of(kLenient) == std::string_view::npos) return std::string(target);
+  std::string out;
+  out.reserve(target.size() + 16);
+  for (char c : target) {
+    if (kLenient.find(c) == std::string_view::npos) {
+      out.push_back(c);
+      continue;
+    }
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    out.push_back('%');
+    out.push_back(kHex[static_cast<unsigned char>(c) >> 4]);
+    out.push_back(kHex[static_cast<unsigned char>(c) & 0xf]);
+  }
+  return out;
+}
+
+
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 
@@ -492,8 +514,9 @@ asio::awaitable<void> Server::Impl::Serve(Stream& stream, Connection& conn,
     const unsigned version = msg.version();
 
     Response resp;
-    auto url = outcome.target.starts_with('/') ? boost::urls::parse_origin_form(outcome.target)
-                                               : boost::urls::parse_absolute_uri(outcome.target);
+    const std::string target = EscapeLenientTarget(outcome.target);
+    auto url = target.starts_with('/') ? boost::urls::parse_origin_form(target)
+                                       : boost::urls::parse_absolute_uri(target);
     if (!url) {
       resp = Response::Error(InvalidArgument("malformed request target"));
     } else {

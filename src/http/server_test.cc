@@ -260,6 +260,20 @@ TEST_F(ServerTest, PathParamsAndQueryAreDecoded) {
   EXPECT_EQ(r->headers.Get("content-type"), "application/json");
 }
 
+// curl -g and hand-written URLs send `[]`, `{}`, `|` and quotes raw; Prometheus accepts them.
+TEST_F(ServerTest, AcceptsBracketsBracesAndQuotesLeftRawInTheQuery) {
+  StartServer();
+  RawSocket s(server_->port());
+  ASSERT_TRUE(s.connected());
+  ASSERT_TRUE(s.Send("GET /api/v1/services/x?q=up{job=\"a|b\"}[5m]&match[]=1 HTTP/1.1\r\n"
+                     "Host: t\r\n\r\n"));
+  auto r = s.ReadResponse();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  // The test handler echoes q unescaped.
+  EXPECT_NE(r->body.find(R"("q":"up{job="a|b"}[5m]")"), std::string::npos) << r->body;
+}
+
 TEST_F(ServerTest, PostBodyAndNoContent) {
   StartServer();
   ClientRequest req;

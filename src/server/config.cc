@@ -134,6 +134,43 @@ const std::vector<Option>& Options() {
        [](const std::string& v, ServerConfig& c) { return ParseMs(v, c.checks.results_retention); }},
       {"checks.rollup_retention", "PLATOPS_CHECKS_ROLLUP_RETENTION",
        [](const std::string& v, ServerConfig& c) { return ParseMs(v, c.checks.rollup_retention); }},
+      {"metrics.retention", "PLATOPS_METRICS_RETENTION",
+       [](const std::string& v, ServerConfig& c) { return ParseMs(v, c.metrics.retention); }},
+      {"metrics.retention_size", "PLATOPS_METRICS_RETENTION_SIZE",
+       [](const std::string& v, ServerConfig& c) {
+         return ParseInt(v, c.metrics.retention_size, 0, 1LL << 60);
+       }},
+      {"metrics.wal_sync", "PLATOPS_METRICS_WAL_SYNC",
+       [](const std::string& v, ServerConfig& c) { return ParseBool(v, c.metrics.wal_sync); }},
+      {"metrics.max_series", "PLATOPS_METRICS_MAX_SERIES",
+       [](const std::string& v, ServerConfig& c) {
+         return ParseInt(v, c.metrics.max_series, 0, 1LL << 40);
+       }},
+      {"metrics.anonymous_read", "PLATOPS_METRICS_ANONYMOUS_READ",
+       [](const std::string& v, ServerConfig& c) {
+         return ParseBool(v, c.metrics.anonymous_read);
+       }},
+      {"metrics.query_timeout", "PLATOPS_METRICS_QUERY_TIMEOUT",
+       [](const std::string& v, ServerConfig& c) { return ParseMs(v, c.metrics.query_timeout); }},
+      {"metrics.query_max_samples", "PLATOPS_METRICS_QUERY_MAX_SAMPLES",
+       [](const std::string& v, ServerConfig& c) {
+         return ParseInt(v, c.metrics.query_max_samples, 1, 1LL << 40);
+       }},
+      {"metrics.query_max_concurrent", "PLATOPS_METRICS_QUERY_MAX_CONCURRENT",
+       [](const std::string& v, ServerConfig& c) {
+         return ParseInt(v, c.metrics.query_max_concurrent, 1, 1024);
+       }},
+      {"metrics.lookback_delta", "PLATOPS_METRICS_LOOKBACK_DELTA",
+       [](const std::string& v, ServerConfig& c) { return ParseMs(v, c.metrics.lookback_delta); }},
+      {"metrics.self_scrape_interval", "PLATOPS_METRICS_SELF_SCRAPE_INTERVAL",
+       [](const std::string& v, ServerConfig& c) {
+         return ParseMs(v, c.metrics.self_scrape_interval);
+       }},
+      {"metrics.prometheus_config", "PLATOPS_METRICS_PROMETHEUS_CONFIG",
+       [](const std::string& v, ServerConfig& c) {
+         c.metrics.prometheus_config = v;
+         return Status::Ok();
+       }},
       {"host_metrics.enabled", "PLATOPS_HOST_METRICS_ENABLED",
        [](const std::string& v, ServerConfig& c) { return ParseBool(v, c.host_metrics.enabled); }},
       {"host_metrics.interval", "PLATOPS_HOST_METRICS_INTERVAL",
@@ -311,6 +348,38 @@ checks:
   # How long hourly rollups and state history are kept (availability reports).
   # Env PLATOPS_CHECKS_ROLLUP_RETENTION.
   rollup_retention: 400d
+
+metrics:
+  # The built-in metrics store (under DATA_DIR/metrics) and its Prometheus-compatible API at
+  # /prometheus/api/v1/. Blocks older than this are deleted. Env PLATOPS_METRICS_RETENTION.
+  retention: 15d
+  # Bytes of blocks kept at most, oldest deleted first; 0 = no limit.
+  # Env PLATOPS_METRICS_RETENTION_SIZE.
+  retention_size: 0
+  # true: samples are fdatasynced before a write is acknowledged (concurrent writes share one
+  # sync); false: they survive a crash of platops but not of the machine.
+  # Env PLATOPS_METRICS_WAL_SYNC.
+  wal_sync: true
+  # Series in memory at most (new series beyond it are rejected and counted); 0 = unlimited.
+  # Env PLATOPS_METRICS_MAX_SERIES.
+  max_series: 0
+  # Let clients without a token use the read endpoints of the query API (for a Grafana without
+  # credentials). Env PLATOPS_METRICS_ANONYMOUS_READ.
+  anonymous_read: false
+  # Query limits: time, samples held in memory, queries at once.
+  # Env PLATOPS_METRICS_QUERY_TIMEOUT, PLATOPS_METRICS_QUERY_MAX_SAMPLES,
+  # PLATOPS_METRICS_QUERY_MAX_CONCURRENT.
+  query_timeout: 2m
+  query_max_samples: 50000000
+  query_max_concurrent: 20
+  # How far back an instant selector looks for a sample. Env PLATOPS_METRICS_LOOKBACK_DELTA.
+  lookback_delta: 5m
+  # platops scrapes its own /metrics into the store this often; 0 turns it off.
+  # Env PLATOPS_METRICS_SELF_SCRAPE_INTERVAL.
+  self_scrape_interval: 15s
+  # A Prometheus configuration file whose scrape_configs and rule_files platops loads.
+  # Env PLATOPS_METRICS_PROMETHEUS_CONFIG.
+  prometheus_config: ""
 
 host_metrics:
   # Collect this machine's CPU, memory, disk, filesystem and network metrics (node_exporter

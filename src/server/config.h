@@ -64,6 +64,20 @@ struct ServerConfig {
     std::chrono::milliseconds interval{15000};    // how often, >= 1s
   } host_metrics;
 
+  struct Metrics {
+    std::chrono::milliseconds retention{std::chrono::hours(24 * 15)};  // blocks older are deleted
+    int64_t retention_size = 0;    // bytes of blocks kept at most; 0 = no size limit
+    bool wal_sync = true;          // fdatasync before acknowledging samples (group commit)
+    int64_t max_series = 0;        // series in the head at most; 0 = unlimited
+    bool anonymous_read = false;   // query API readable without a token
+    std::chrono::milliseconds query_timeout{std::chrono::minutes(2)};
+    int64_t query_max_samples = 50'000'000;  // samples one query may hold in memory
+    int query_max_concurrent = 20;
+    std::chrono::milliseconds lookback_delta{std::chrono::minutes(5)};
+    std::chrono::milliseconds self_scrape_interval{15000};  // platops's own /metrics; 0 = off
+    std::string prometheus_config;  // a prometheus.yml to load scrape configs and rules from
+  } metrics;
+
   // Token of the first admin on an empty data dir. Env PLATOPS_BOOTSTRAP_TOKEN only (never in a
   // file). Empty: one is generated and printed once.
   std::string bootstrap_token;

@@ -30,6 +30,8 @@ Result<std::unique_ptr<Core>> Core::Open(const std::string& data_dir,
   fs::create_directories(data_dir, ec);
   if (ec) return Unavailable("cannot create data dir " + data_dir + ": " + ec.message());
   std::unique_ptr<Core> core(new Core(clock));
+  core->data_dir_ = data_dir;
+  core->metrics_ = metrics;
   store::SqliteOptions so;
   so.path = (fs::path(data_dir) / "platops.db").string();
   so.readers = options.readers;
@@ -74,7 +76,28 @@ void Core::StopChecks() {
   engine_->Stop();
 }
 
+Status Core::OpenMetrics(const ServerConfig::Metrics& options) {
+  if (tsdb_) return Status::Ok();
+  metrics::DbOptions db;
+  db.retention = options.retention;
+  db.retention_bytes = static_cast<uint64_t>(options.retention_size);
+  db.wal_sync = options.wal_sync;
+  db.head.max_series = static_cast<size_t>(options.max_series);
+  PLATOPS_ASSIGN_OR_RETURN(tsdb_, metrics::Db::Open(data_dir_ + "/metrics", db));
+  promql::EngineOptions eo;
+  eo.lookback_delta = options.lookback_delta;
+  eo.max_samples = options.query_max_samples;
+  eo.timeout = options.query_timeout;
+  eo.max_concurrent = options.query_max_concurrent;
+  promql_ = std::make_unique<promql::Engine>(eo, *tsdb_, clock_);
+  if (metrics_ != nullptr) tsdb_->RegisterMetrics(*metrics_);
+  tsdb_->StartBackground();
+  return Status::Ok();
+}
+
 Core::~Core() {
+  promql_.reset();
+  if (tsdb_) (void)tsdb_->Close();
   StopChecks();
   if (bus_) bus_->Stop();
   if (store_) store_->Close();

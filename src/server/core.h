@@ -15,6 +15,8 @@
 #include "events/event_bus.h"
 #include "events/event_log.h"
 #include "identity/identity.h"
+#include "metrics/db.h"
+#include "promql/engine.h"
 #include "probe/probe.h"
 #include "server/config.h"
 #include "store/store.h"
@@ -43,6 +45,13 @@ class Core {
   config::KindRegistry& kinds() { return kinds_; }
   checks::ChecksService& checks() { return *checks_; }
 
+  // Opens the metrics store (DATA_DIR/metrics) and the PromQL engine over it. Serve only: the
+  // store's WAL belongs to one process, so offline commands never open it.
+  Status OpenMetrics(const ServerConfig::Metrics& options);
+  // Null until OpenMetrics.
+  metrics::Db* tsdb() { return tsdb_.get(); }
+  promql::Engine* promql() { return promql_.get(); }
+
   // Starts the probe engine and the checks' scheduler (serve only; offline commands never probe).
   void StartChecks();
   void StopChecks();
@@ -63,6 +72,10 @@ class Core {
   std::unique_ptr<probe::ProbeEngine> engine_;
   std::unique_ptr<checks::ChecksService> checks_;
   bool checks_started_ = false;
+  std::string data_dir_;
+  MetricsRegistry* metrics_ = nullptr;
+  std::unique_ptr<metrics::Db> tsdb_;
+  std::unique_ptr<promql::Engine> promql_;
   config::KindRegistry kinds_;
 };
 

@@ -114,6 +114,18 @@ int Serve(const ServerConfig& config) {
     }
   }
 
+  // The metrics store: WAL replay happens here, before the API listens.
+  if (Status ms = core->OpenMetrics(config.metrics); !ms.ok()) {
+    spdlog::critical("cannot open the metrics store: {}", ms.ToString());
+    return 1;
+  }
+  {
+    const auto& report = core->tsdb()->open_report();
+    spdlog::info("metrics store opened in {} ms: {} samples replayed, {} blocks",
+                 report.duration.count(), report.replayed_samples, core->tsdb()->Blocks().size());
+    for (const auto& d : report.dropped_blocks) spdlog::warn("metrics store: dropped block {}", d);
+  }
+
   std::atomic<bool> ready{false};
   http::Router router;
   api::ApiDeps deps{core->store(),
@@ -126,6 +138,9 @@ int Serve(const ServerConfig& config) {
                     [&ready, &core] { return ready.load() && core->store().ready(); },
                     PLATOPS_VERSION,
                     &core->checks()};
+  deps.tsdb = core->tsdb();
+  deps.promql = core->promql();
+  deps.anonymous_query = config.metrics.anonymous_read;
   api::RegisterApi(router, deps);
 
   auto listen = ParseListen(config.listen);
