@@ -420,13 +420,13 @@ class E2ETest(unittest.TestCase):
         s2 = Server(s.data_dir)
         self.servers.append(s2)
         # Every acknowledged request's samples, read back raw through a range selector.
-        data = prom_query(s2.url, 'crash_test{s="7"}[1h]', at=(base_ms + 3_600_000) / 1000)
+        data = prom_query(s2.url, 'crash_test{s="7"}[1h]', at=(base_ms + 1_800_000) / 1000)
         present = {(int(r["metric"]["w"]), round(float(v[0]) * 1000)) for r in data["result"]
                    for v in r["values"]}
         missing = [a for a in acked if a not in present]
         self.assertEqual(missing, [], f"{len(missing)} of {len(acked)} acknowledged writes lost")
         total = prom_query(s2.url, "count(count_over_time(crash_test[1h]))",
-                           at=(base_ms + 3_600_000) / 1000)
+                           at=(base_ms + 1_800_000) / 1000)
         self.assertEqual(total["result"][0]["value"][1], "400")
 
     def test_a_real_prometheus_remote_writes_into_platops(self):
