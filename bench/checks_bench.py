@@ -17,48 +17,9 @@ Prints one JSON object with every figure."""
 import argparse, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time
 import urllib.parse, urllib.request
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
+from benchlib import Proc, free_port, log, wait_http
+
 TOKEN = "bench-admin-token-0123456789abcdef"
-
-
-def log(*a):
-    print(*a, file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Proc:
-    def __init__(self, argv, logpath, env=None):
-        self.logf = open(logpath, "wb")
-        self.p = subprocess.Popen(argv, stdout=self.logf, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL, start_new_session=True, env=env)
-        self.pid = self.p.pid
-
-    def cpu_s(self):
-        with open(f"/proc/{self.pid}/stat") as f:
-            parts = f.read().rsplit(")", 1)[1].split()
-        return (int(parts[11]) + int(parts[12])) / CLK_TCK
-
-    def rss_mib(self):
-        with open(f"/proc/{self.pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        return 0
-
-    def stop(self):
-        if self.p.poll() is None:
-            os.kill(self.pid, signal.SIGTERM)
-            try:
-                self.p.wait(30)
-            except subprocess.TimeoutExpired:
-                os.kill(self.pid, signal.SIGKILL)
-                self.p.wait(5)
-        self.logf.close()
 
 
 def http(method, url, body=None, ctype="application/json", timeout=60):
@@ -69,18 +30,6 @@ def http(method, url, body=None, ctype="application/json", timeout=60):
         req.add_header("Content-Type", ctype)
     with urllib.request.urlopen(req, timeout=timeout) as r:
         return r.status, r.read().decode()
-
-
-def wait_http(url, timeout=30):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except Exception:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
 
 
 def start_platops(binary, tmp, name, extra_env=None):

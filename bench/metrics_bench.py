@@ -18,73 +18,22 @@ Prints one JSON object with every figure."""
 import argparse, http.client, json, os, signal, socket, subprocess, sys, tempfile, threading, time
 import urllib.parse, urllib.request
 
+from benchlib import Proc, free_port, log, wait_http
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEERS = os.environ.get("PLATOPS_PEERS_DIR", os.path.join(HERE, "..", "..", "shared", "peers"))
 sys.path.insert(0, PEERS)
 from gen_series import series_defs, value_stream  # noqa: E402
 import rwproto  # noqa: E402
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 TOKEN = "bench-admin-token-0123456789abcdef"
 RW_HEADERS = {"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
               "X-Prometheus-Remote-Write-Version": "0.1.0"}
 
 
-def log(*a):
-    print(*a, file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def med(xs):
     xs = sorted(x for x in xs if x is not None)
     return xs[len(xs) // 2] if xs else None
-
-
-class Proc:
-    def __init__(self, argv, logpath, env=None):
-        self.logf = open(logpath, "wb")
-        self.p = subprocess.Popen(argv, stdout=self.logf, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL, start_new_session=True, env=env)
-        self.pid = self.p.pid
-
-    def cpu_s(self):
-        with open(f"/proc/{self.pid}/stat") as f:
-            parts = f.read().rsplit(")", 1)[1].split()
-        return (int(parts[11]) + int(parts[12])) / CLK_TCK
-
-    def rss_mib(self):
-        with open(f"/proc/{self.pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        return 0
-
-    def stop(self):
-        if self.p.poll() is None:
-            os.kill(self.pid, signal.SIGTERM)
-            try:
-                self.p.wait(60)
-            except subprocess.TimeoutExpired:
-                os.kill(self.pid, signal.SIGKILL)
-                self.p.wait(5)
-        self.logf.close()
-
-
-def wait_http(url, timeout=60):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except Exception:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not come up")
 
 
 class Server:

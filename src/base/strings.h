@@ -1,6 +1,7 @@
 #pragma once
 // Small string helpers shared by every layer. Thread-safety: pure functions.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,5 +17,9 @@ bool StartsWith(std::string_view s, std::string_view prefix);
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 // Shortens `s` for error messages: at most `max` bytes, with "..." when cut.
 std::string Abbreviate(std::string_view s, size_t max = 64);
+// `s` in double quotes with `"` and `\` backslash-escaped, for error messages.
+std::string QuoteForMessage(std::string_view s);
+// Appends code point `cp` (<= 0x10FFFF) as UTF-8.
+void AppendUtf8(std::string& out, uint32_t cp);
 
 }  // namespace platops

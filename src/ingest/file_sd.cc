@@ -28,15 +28,7 @@ namespace {
 constexpr int64_t kMaxYamlNodes = 1'000'000;
 constexpr int kMaxYamlDepth = 64;
 
-std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  out += '"';
-  return out;
-}
+std::string Quote(std::string_view s) { return QuoteForMessage(s); }
 
 std::string LineOf(const YAML::Mark& mark) { return "line " + std::to_string(mark.line + 1); }
 

@@ -22,15 +22,7 @@ using std::chrono::milliseconds;
 
 namespace {
 
-std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  out += '"';
-  return out;
-}
+std::string Quote(std::string_view s) { return QuoteForMessage(s); }
 
 std::string Join(std::string_view ctx, std::string_view msg) {
   if (ctx.empty()) return std::string(msg);

@@ -12,6 +12,8 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "base/strings.h"
+
 namespace platops::ingest {
 
 namespace json = boost::json;
@@ -393,15 +395,7 @@ bool IsValidRelabelTarget(std::string_view s) {
   return RE2::PartialMatch(re2::StringPiece(s.data(), s.size()), kRelabelTarget);
 }
 
-std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  out += '"';
-  return out;
-}
+std::string Quote(std::string_view s) { return QuoteForMessage(s); }
 
 bool NeedsTarget(RelabelAction a) {
   return a == RelabelAction::kReplace || a == RelabelAction::kHashMod ||

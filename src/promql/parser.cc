@@ -1,13 +1,13 @@
 #include "promql/parser.h"
 
-#include "base/strings.h"
-
 #include <cmath>
 #include <cstdlib>
 #include <limits>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "base/strings.h"
 
 namespace platops::promql {
 namespace {
@@ -84,23 +84,6 @@ Status ParseError(std::string_view input, size_t pos, std::string_view msg) {
   return InvalidArgument(PositionPrefix(input, pos) + ": parse error: " + std::string(msg));
 }
 
-void AppendUtf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 class Lexer {
  public:
