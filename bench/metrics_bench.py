@@ -8,8 +8,8 @@ stopped by its PID. Scenarios:
   rw      remote write of S series x P points (requests of 2,000 series x 1 sample, in time order,
           2 senders): samples per second and per server CPU-second, RSS after.
   memory  remote write of 1,000,000 series x 2 points: RSS per active series.
-  query   10,000 counters x 24 h at a 60 s step, then
-          sum by (job, instance) (rate(http_requests_total[5m])) over the 24 h at a 60 s step:
+  query   10,000 counters (100 job/instance pairs x 20 handlers x 5 codes) x 24 h at a 60 s step,
+          then sum by (job, instance) (rate(http_requests_total[5m])) over the 24 h at a 60 s step:
           median wall time of 5 queries after one warm-up. Prometheus gets the data through
           `promtool tsdb create-blocks-from openmetrics` (its head refuses 24 h of history).
 
@@ -185,8 +185,9 @@ def scenario_query(args, tmp):
     n_series, points, step_ms = 10000, 1440, 60000
     defs = []
     for i in range(n_series):
-        labels = (("job", f"job-{i % 10}"), ("instance", f"host-{i // 10:04d}:9100"),
-                  ("code", "200" if i % 5 else "500"))
+        # 100 (job, instance) groups of 100 series each (20 handlers x 5 codes).
+        labels = (("job", f"job-{i % 5}"), ("instance", f"host-{(i // 5) % 20:02d}:9100"),
+                  ("handler", f"/api/h{(i // 100) % 20}"), ("code", str(200 + (i // 2000))))
         defs.append(("http_requests_total", labels, "counter"))
     end_ms = int(time.time() // 60 * 60 * 1000) - 3 * 3600 * 1000
     start_ms = end_ms - points * step_ms

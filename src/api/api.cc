@@ -9,6 +9,7 @@ void RegisterEventsApi(http::Router& router, ApiDeps& deps);
 void RegisterApplyApi(http::Router& router, ApiDeps& deps);
 void RegisterChecksApi(http::Router& router, ApiDeps& deps);
 void RegisterPrometheusApi(http::Router& router, ApiDeps& deps);
+void RegisterScrapeApi(http::Router& router, ApiDeps& deps);
 
 void RegisterApi(http::Router& router, ApiDeps& deps) {
   RegisterSystemApi(router, deps);
@@ -18,6 +19,7 @@ void RegisterApi(http::Router& router, ApiDeps& deps) {
   RegisterApplyApi(router, deps);
   RegisterChecksApi(router, deps);
   RegisterPrometheusApi(router, deps);
+  RegisterScrapeApi(router, deps);
 }
 
 }  // namespace platops::api

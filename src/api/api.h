@@ -18,6 +18,10 @@
 #include "promql/engine.h"
 #include "store/store.h"
 
+namespace platops::scrape {
+class ScrapeManager;
+}  // namespace platops::scrape
+
 namespace platops::api {
 
 struct ApiDeps {
@@ -41,6 +45,8 @@ struct ApiDeps {
   // Lets unauthenticated clients use the read endpoints of the query API (config
   // metrics.anonymous_read).
   bool anonymous_query = false;
+  // Scrape targets and GET /prometheus/api/v1/targets; routes are not registered when null.
+  scrape::ScrapeManager* scrape = nullptr;
 };
 
 // Registers every route. `deps` must outlive the router.

@@ -40,6 +40,7 @@ class ApiServerTest : public ::testing::Test {
     deps_->tsdb = core_->tsdb();
     deps_->promql = core_->promql();
     deps_->anonymous_query = anonymous_query_;
+    deps_->scrape = &core_->scrape();
     RegisterApi(router_, *deps_);
     http::ServerOptions opts;
     opts.port = 0;

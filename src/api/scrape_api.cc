@@ -123,9 +123,8 @@ void RegisterScrapeApi(http::Router& router, ApiDeps& deps) {
                [&svc](http::Request& req) { return TargetsReply(svc, req); });
   } else {
     router.Add(http::Method::kGet, "/prometheus/api/v1/targets",
-               Protect(deps, Role::kViewer, [&svc](http::Request& req, const auto&) {
-                 return TargetsReply(svc, req);
-               }));
+               Protect(deps, Role::kViewer,
+                       [&svc](http::Request& req, const auto&) { return TargetsReply(svc, req); }));
   }
 }
 

@@ -19,13 +19,15 @@ std::vector<store::Migration> AllMigrations() {
   for (auto& m : identity::IdentityService::Migrations()) all.push_back(m);
   for (auto& m : catalog::CatalogService::Migrations()) all.push_back(m);
   for (auto& m : checks::ChecksService::Migrations()) all.push_back(m);
+  for (auto& m : scrape::ScrapeManager::Migrations()) all.push_back(m);
   return all;
 }
 
 Result<std::unique_ptr<Core>> Core::Open(const std::string& data_dir,
                                          const ServerConfig::Store& options,
                                          MetricsRegistry* metrics, const Clock& clock,
-                                         const ServerConfig::Checks& checks) {
+                                         const ServerConfig::Checks& checks,
+                                         const scrape::ScrapeOptions& scrape) {
   std::error_code ec;
   fs::create_directories(data_dir, ec);
   if (ec) return Unavailable("cannot create data dir " + data_dir + ": " + ec.message());
@@ -59,6 +61,10 @@ Result<std::unique_ptr<Core>> Core::Open(const std::string& data_dir,
   catalog::RegisterKinds(core->kinds_, *core->catalog_);
   checks::RegisterKinds(core->kinds_, *core->checks_);
   PLATOPS_RETURN_IF_ERROR(core->checks_->Load(*core->bus_));
+  core->scrape_ = std::make_unique<scrape::ScrapeManager>(*core->store_, core->log_, clock,
+                                                          *core->catalog_, scrape, metrics);
+  scrape::RegisterKinds(core->kinds_, *core->scrape_);
+  PLATOPS_RETURN_IF_ERROR(core->scrape_->Load(*core->bus_));
   return core;
 }
 
@@ -91,11 +97,13 @@ Status Core::OpenMetrics(const ServerConfig::Metrics& options) {
   eo.max_concurrent = options.query_max_concurrent;
   promql_ = std::make_unique<promql::Engine>(eo, *tsdb_, clock_);
   if (metrics_ != nullptr) tsdb_->RegisterMetrics(*metrics_);
+  scrape_->AttachStorage(*tsdb_);
   tsdb_->StartBackground();
   return Status::Ok();
 }
 
 Core::~Core() {
+  if (scrape_) scrape_->Stop();
   promql_.reset();
   if (tsdb_) (void)tsdb_->Close();
   StopChecks();

@@ -17,6 +17,7 @@
 #include "identity/identity.h"
 #include "metrics/db.h"
 #include "promql/engine.h"
+#include "scrape/scrape.h"
 #include "probe/probe.h"
 #include "server/config.h"
 #include "store/store.h"
@@ -33,7 +34,8 @@ class Core {
   static Result<std::unique_ptr<Core>> Open(const std::string& data_dir,
                                             const ServerConfig::Store& options,
                                             MetricsRegistry* metrics, const Clock& clock,
-                                            const ServerConfig::Checks& checks = {});
+                                            const ServerConfig::Checks& checks = {},
+                                            const scrape::ScrapeOptions& scrape = {});
   ~Core();
 
   const Clock& clock() const { return clock_; }
@@ -44,6 +46,7 @@ class Core {
   catalog::CatalogService& catalog() { return *catalog_; }
   config::KindRegistry& kinds() { return kinds_; }
   checks::ChecksService& checks() { return *checks_; }
+  scrape::ScrapeManager& scrape() { return *scrape_; }
 
   // Opens the metrics store (DATA_DIR/metrics) and the PromQL engine over it. Serve only: the
   // store's WAL belongs to one process, so offline commands never open it.
@@ -71,6 +74,7 @@ class Core {
   std::unique_ptr<catalog::CatalogService> catalog_;
   std::unique_ptr<probe::ProbeEngine> engine_;
   std::unique_ptr<checks::ChecksService> checks_;
+  std::unique_ptr<scrape::ScrapeManager> scrape_;
   bool checks_started_ = false;
   std::string data_dir_;
   MetricsRegistry* metrics_ = nullptr;

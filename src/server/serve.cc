@@ -41,7 +41,12 @@ int Serve(const ServerConfig& config) {
   MetricsRegistry metrics;
   RegisterProcessMetrics(metrics, PLATOPS_VERSION);
 
-  auto core_or = Core::Open(config.data_dir, config.store, &metrics, clock, config.checks);
+  scrape::ScrapeOptions scrape_options;
+  scrape_options.self_interval = config.metrics.self_scrape_interval;
+  scrape_options.prometheus_config = config.metrics.prometheus_config;
+  scrape_options.self_instance = config.listen;
+  auto core_or =
+      Core::Open(config.data_dir, config.store, &metrics, clock, config.checks, scrape_options);
   if (!core_or.ok()) {
     spdlog::critical("cannot open data dir {}: {}", config.data_dir, core_or.status().ToString());
     return 1;
@@ -141,6 +146,8 @@ int Serve(const ServerConfig& config) {
   deps.tsdb = core->tsdb();
   deps.promql = core->promql();
   deps.anonymous_query = config.metrics.anonymous_read;
+  deps.scrape = &core->scrape();
+  for (const auto& w : core->scrape().PromConfigWarnings()) spdlog::warn("prometheus.yml: {}", w);
   api::RegisterApi(router, deps);
 
   auto listen = ParseListen(config.listen);
@@ -170,6 +177,7 @@ int Serve(const ServerConfig& config) {
   }
   core->bus().Start();
   core->StartChecks();
+  core->scrape().Start();
   ready = true;
   const std::string scheme = config.tls.cert_file.empty() ? "http" : "https";
   const std::string url = scheme + "://" +
@@ -196,6 +204,7 @@ int Serve(const ServerConfig& config) {
   spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   ready = false;
   server.Stop();  // stop accepting, finish in-flight requests within shutdown_grace
+  core->scrape().Stop();
   core->StopChecks();
   if (host) host->Stop();
   core->bus().Stop();
