@@ -13,6 +13,10 @@ stopped by its PID. Scenarios:
           median wall time of 5 queries after one warm-up. Prometheus gets the data through
           `promtool tsdb create-blocks-from openmetrics` (its head refuses 24 h of history).
 
+  scrape  one target serving 100,000 series (../shared/peers/scrape_target.py), scraped every 1 s by
+          platops (a ScrapeTarget) and by Prometheus: samples appended per server CPU-second
+          over a 30 s window after a 15 s warm-up.
+
 Usage: bench/metrics_bench.py --binary build-bench/platops [--scenarios rw,memory,query]
 Prints one JSON object with every figure."""
 import argparse, http.client, json, os, signal, socket, subprocess, sys, tempfile, threading, time
@@ -239,14 +243,70 @@ def scenario_query(args, tmp):
     return {"series": n_series, "points": points, "query": q, "results": out}
 
 
+def metric_value(url, name, headers=None):
+    req = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def scenario_scrape(args, tmp):
+    series = args.scrape_series
+    tport = free_port()
+    target = Proc([sys.executable, os.path.join(PEERS, "scrape_target.py"), "--port", str(tport),
+                   "--series", str(series), "--mix", "node", "--max-seconds", "900"],
+                  os.path.join(tmp, "target.log"))
+    out = {}
+    try:
+        wait_http(f"http://127.0.0.1:{tport}/metrics", timeout=180)
+        for kind in [k for k in args.targets if k in ("platops", "prometheus")]:
+            s = Server(kind, args.binary, tmp, start=False)
+            if kind == "prometheus":
+                with open(f"{s.dir}/prometheus.yml", "w") as f:
+                    f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n"
+                            f"- job_name: big\n  static_configs:\n  - targets: ['127.0.0.1:{tport}']\n")
+                counter = "prometheus_tsdb_head_samples_appended_total"
+            else:
+                counter = "platops_tsdb_head_samples_appended_total"
+            s.start()
+            try:
+                if kind == "platops":
+                    body = json.dumps({"job": "big", "targets": [f"127.0.0.1:{tport}"],
+                                       "interval": "1s", "timeout": "1s"}).encode()
+                    req = urllib.request.Request(s.base + "/api/v1/scrape-targets", data=body,
+                                                 method="POST", headers={**s.headers,
+                                                 "Content-Type": "application/json"})
+                    urllib.request.urlopen(req, timeout=30).read()
+                time.sleep(15)
+                a0, c0, t0 = metric_value(s.base + "/metrics", counter, s.headers), s.proc.cpu_s(), time.time()
+                time.sleep(30)
+                a1, c1, t1 = metric_value(s.base + "/metrics", counter, s.headers), s.proc.cpu_s(), time.time()
+                out[kind] = dict(samples_appended_per_s=round((a1 - a0) / (t1 - t0)),
+                                 samples_per_server_cpu_s=round((a1 - a0) / max(c1 - c0, 1e-9)),
+                                 cpu_pct_one_core=round(100 * (c1 - c0) / (t1 - t0), 1),
+                                 rss_mib=round(s.proc.rss_mib(), 1))
+                log(kind, out[kind])
+            finally:
+                s.stop()
+    finally:
+        target.stop()
+    if "platops" in out and "prometheus" in out:
+        out["platops_vs_prometheus"] = round(out["platops"]["samples_per_server_cpu_s"] /
+                                             max(out["prometheus"]["samples_per_server_cpu_s"], 1), 2)
+    return {"series": series, "interval_s": 1, "results": out}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
-    ap.add_argument("--scenarios", default="rw,memory,query")
+    ap.add_argument("--scenarios", default="rw,memory,query,scrape")
     ap.add_argument("--targets", default="platops,vm,prometheus")
     ap.add_argument("--series", type=int, default=10000)
     ap.add_argument("--points", type=int, default=100)
     ap.add_argument("--memory-series", type=int, default=1_000_000)
+    ap.add_argument("--scrape-series", type=int, default=100_000)
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
     args.targets = args.targets.split(",")
@@ -256,7 +316,7 @@ def main():
         for name in args.scenarios.split(","):
             log("scenario", name)
             result[name] = {"rw": scenario_rw, "memory": scenario_memory,
-                            "query": scenario_query}[name](args, tmp)
+                            "query": scenario_query, "scrape": scenario_scrape}[name](args, tmp)
     finally:
         subprocess.run(["rm", "-rf", tmp])
     print(json.dumps(result, indent=2))
