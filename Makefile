@@ -37,6 +37,7 @@ bench: deps
 	./$(BENCH_BUILD_DIR)/bench/platops_bench --benchmark_min_time=0.2
 	./bench/http_api.sh ./$(BENCH_BUILD_DIR)/platops
 	python3 bench/checks_bench.py --binary ./$(BENCH_BUILD_DIR)/platops
+	python3 bench/metrics_bench.py --binary ./$(BENCH_BUILD_DIR)/platops
 
 fmt:
 	find src bench -name '*.h' -o -name '*.cc' | xargs clang-format -i
