@@ -19,6 +19,8 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 std::string Abbreviate(std::string_view s, size_t max = 64);
 // `s` in double quotes with `"` and `\` backslash-escaped, for error messages.
 std::string QuoteForMessage(std::string_view s);
+// 64-bit FNV-1a: a hash that is the same in every process and release (schedule offsets).
+uint64_t Fnv1a64(std::string_view s);
 // Appends code point `cp` (<= 0x10FFFF) as UTF-8.
 void AppendUtf8(std::string& out, uint32_t cp);
 

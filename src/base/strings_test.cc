@@ -22,5 +22,21 @@ TEST(StringsTest, SplitJoin) {
   EXPECT_EQ(Abbreviate(std::string(100, 'x'), 4), "xxxx...");
 }
 
+
+TEST(StringsTest, Fnv1a64MatchesTheReferenceVectors) {
+  EXPECT_EQ(Fnv1a64(""), 0xcbf29ce484222325ull);
+  EXPECT_EQ(Fnv1a64("a"), 0xaf63dc4c8601ec8cull);
+  EXPECT_EQ(Fnv1a64("foobar"), 0x85944171f73967e8ull);
+}
+
+TEST(StringsTest, QuoteForMessageEscapesQuotesAndBackslashes) {
+  EXPECT_EQ(QuoteForMessage(R"(a"b\c)"), R"("a\"b\\c")");
+}
+
+TEST(StringsTest, AppendUtf8EncodesEveryLength) {
+  std::string out;
+  for (uint32_t cp : {0x41u, 0xE9u, 0x20ACu, 0x1F600u}) AppendUtf8(out, cp);
+  EXPECT_EQ(out, "A\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80");
+}
 }  // namespace
 }  // namespace platops

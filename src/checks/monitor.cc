@@ -24,15 +24,6 @@ constexpr const char* kSystemActor = "system";
 int64_t Ms(Timestamp t) { return t.time_since_epoch().count(); }
 Timestamp FromMs(int64_t ms) { return Timestamp(milliseconds(ms)); }
 
-// FNV-1a: a stable hash of the check id gives each check its offset within its interval.
-uint64_t StableHash(std::string_view s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
 
 std::string EncodeRecent(const std::vector<Outcome>& recent) {
   std::string out;
@@ -296,7 +287,7 @@ void Monitor::PlanNext(Entry& e, Timestamp now, bool retry) {
   } else {
     // The grid of this check: offset + k * interval. No drift: the next run follows the grid,
     // not the time the last run finished.
-    const int64_t offset = static_cast<int64_t>(StableHash(e.def.id()) % interval);
+    const int64_t offset = static_cast<int64_t>(Fnv1a64(e.def.id()) % interval);
     // Grid points already past were missed (a run outlasted its interval): the next is ahead.
     int64_t base = std::max(Ms(e.scheduled), Ms(now));
     int64_t k = (base - offset) / interval + 1;

@@ -279,6 +279,19 @@ Result<EvalValue> Evaluator::EvalNode(const Expr& e, const StepRange& r) {
   return Fail(ErrorType::kInternal, "unhandled expression kind");
 }
 
+Status StreamValue(const EvalValue& v, const StepRange& r, const SeriesSink& sink) {
+  if (v.type == ValueType::kScalar) {
+    EvalSeries s;
+    for (size_t k = 0; k < v.scalar.size(); ++k) s.points.push_back({r.Time(k), v.scalar[k]});
+    if (s.points.empty()) return Status::Ok();
+    return sink(SeriesView{s.labels, false, s.points});
+  }
+  for (const auto& s : v.series) {
+    PLATOPS_RETURN_IF_ERROR(sink(SeriesView{s.labels, s.drop_name, s.points}));
+  }
+  return Status::Ok();
+}
+
 Status Evaluator::ForEachSeries(const Expr& e, const StepRange& r, const SeriesSink& sink) {
   switch (e.kind) {
     case ExprKind::kParen:
@@ -291,16 +304,7 @@ Status Evaluator::ForEachSeries(const Expr& e, const StepRange& r, const SeriesS
       break;
   }
   PLATOPS_ASSIGN_OR_RETURN(EvalValue v, Eval(e, r));
-  if (v.type == ValueType::kScalar) {
-    EvalSeries s;
-    for (size_t k = 0; k < v.scalar.size(); ++k) s.points.push_back({r.Time(k), v.scalar[k]});
-    if (s.points.empty()) return Status::Ok();
-    return sink(SeriesView{s.labels, false, s.points});
-  }
-  for (const auto& s : v.series) {
-    PLATOPS_RETURN_IF_ERROR(sink(SeriesView{s.labels, s.drop_name, s.points}));
-  }
-  return Status::Ok();
+  return StreamValue(v, r, sink);
 }
 
 }  // namespace eval

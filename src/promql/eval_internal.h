@@ -251,6 +251,9 @@ struct RangeWindow {
   std::span<const Sample> window() const { return all.subspan(lo, hi - lo); }
 };
 
+// Hands each series of an evaluated value to `sink`; a scalar becomes one series without labels.
+Status StreamValue(const EvalValue& v, const StepRange& r, const SeriesSink& sink);
+
 class Evaluator {
  public:
   struct Options {

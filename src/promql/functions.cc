@@ -857,16 +857,7 @@ Status Evaluator::StreamCall(const Call& c, const StepRange& r, const SeriesSink
                             });
   }
   PLATOPS_ASSIGN_OR_RETURN(EvalValue v, EvalCall(c, r));
-  if (v.type == ValueType::kScalar) {
-    EvalSeries s;
-    for (size_t k = 0; k < v.scalar.size(); ++k) s.points.push_back({r.Time(k), v.scalar[k]});
-    if (s.points.empty()) return Status::Ok();
-    return sink(SeriesView{s.labels, false, s.points});
-  }
-  for (const auto& s : v.series) {
-    PLATOPS_RETURN_IF_ERROR(sink(SeriesView{s.labels, s.drop_name, s.points}));
-  }
-  return Status::Ok();
+  return StreamValue(v, r, sink);
 }
 
 Result<EvalValue> Evaluator::EvalInfo(const Call& c, const StepRange& r) {

@@ -67,16 +67,6 @@ std::string_view TruncateRunes(std::string_view s, size_t n) {
   return s;
 }
 
-std::string GoQuote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  out += '"';
-  return out;
-}
-
 // Inserts `label` into sorted `labels` at its place. REQUIRES: its name is absent.
 void InsertSorted(Labels& labels, Label label) {
   auto it = std::lower_bound(labels.begin(), labels.end(), label.name,
@@ -630,7 +620,7 @@ Status Ingester::Validate(const Labels& lset) const {
       return limit_error(fmt::format(
           "label_value_length_limit exceeded (metric: {}, label name: {}, value: {}, length: {}, "
           "limit: {})",
-          metric, TruncateRunes(l.name, 50), GoQuote(TruncateRunes(l.value, 50)), l.value.size(),
+          metric, TruncateRunes(l.name, 50), QuoteForMessage(TruncateRunes(l.value, 50)), l.value.size(),
           config_.label_value_length_limit));
   }
   return Status::Ok();

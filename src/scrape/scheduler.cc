@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/strings.h"
+
 namespace platops::scrape {
 
 namespace {
@@ -16,15 +18,6 @@ using std::chrono::milliseconds;
 int64_t Ms(Timestamp t) { return t.time_since_epoch().count(); }
 Timestamp FromMs(int64_t ms) { return Timestamp(milliseconds(ms)); }
 
-// FNV-1a: a stable hash of the target gives it its offset within its interval.
-uint64_t StableHash(std::string_view s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
 
 IngestConfig MakeIngestConfig(const ingest::ScrapeConfig& c, const ingest::ScrapeTargetSpec& spec) {
   IngestConfig ic;
@@ -51,7 +44,7 @@ uint64_t Fingerprint(const ingest::ScrapeConfig& c) {
     s += fmt::format("|{}|{}|{}|{}|{}|{}", r.separator, r.regex, r.modulus, r.target_label,
                      r.replacement, ingest::RelabelActionName(r.action));
   }
-  return StableHash(s);
+  return Fnv1a64(s);
 }
 
 // Prometheus identifies a target by its labels (before the "__" ones are dropped) and its URL.
@@ -350,7 +343,7 @@ void ScrapeScheduler::Rebuild(Job& job, Timestamp now) {
 void ScrapeScheduler::PlanNext(Loop& loop, Timestamp now) {
   const int64_t interval = std::max<int64_t>(loop.spec.interval.count(), 1);
   // The grid of this target: offset + k * interval, whatever time the last scrape took.
-  const auto offset = static_cast<int64_t>(StableHash(loop.job + "\n" + loop.key) %
+  const auto offset = static_cast<int64_t>(Fnv1a64(loop.job + "\n" + loop.key) %
                                            static_cast<uint64_t>(interval));
   const int64_t base = std::max(Ms(loop.last_due), Ms(now));
   int64_t k = base - offset < 0 ? 0 : (base - offset) / interval + 1;
