@@ -561,16 +561,41 @@ Result<std::optional<promql::QueryContext>> QueryContextParam(const Params& para
 
 Answer TimedOutAtOnce() { return Answer(kTimeout, "query timed out in query queue"); }
 
-Answer Query(ApiDeps& deps, const Params& params) {
+// platops_prometheus_queries_canceled_total{endpoint}: queries the engine stopped because their
+// client went away. Their answer (canceled, 499) reaches nobody; the access log shows the 499.
+CounterFamily& RegisterCanceledCounter(MetricsRegistry& m) {
+  CounterFamily& c = m.Counter("platops_prometheus_queries_canceled_total",
+                               "PromQL queries of the Prometheus API stopped because their client "
+                               "went away, by endpoint (query, query_range).",
+                               {"endpoint"});
+  c.Add({"query"}, 0);
+  c.Add({"query_range"}, 0);
+  return c;
+}
+
+// The engine's result, counted when the query was canceled.
+promql::QueryResult Counted(promql::QueryResult r, CounterFamily& canceled, const char* endpoint) {
+  if (r.error == promql::ErrorType::kCanceled) canceled.Add({endpoint});
+  return r;
+}
+
+// The query stops (canceled, 499) when the client of `req` goes away while it runs.
+Answer Query(ApiDeps& deps, const Params& params, const http::Request& req,
+             CounterFamily& canceled) {
   PLATOPS_ASSIGN_OR_RETURN(size_t limit, LimitParam(params));
   PLATOPS_ASSIGN_OR_RETURN(int64_t t,
                            TimeParam(params, "time", deps.clock.Now().time_since_epoch().count()));
   PLATOPS_ASSIGN_OR_RETURN(auto ctx, QueryContextParam(params, *deps.promql));
   if (!ctx) return TimedOutAtOnce();
-  return QueryAnswer(deps.promql->InstantQuery(params.Get("query"), t, *ctx), limit, true);
+  ctx->canceled = req.canceled.get();
+  return QueryAnswer(
+      Counted(deps.promql->InstantQuery(params.Get("query"), t, *ctx), canceled, "query"), limit,
+      true);
 }
 
-Answer QueryRange(ApiDeps& deps, const Params& params) {
+// As Query.
+Answer QueryRange(ApiDeps& deps, const Params& params, const http::Request& req,
+                  CounterFamily& canceled) {
   PLATOPS_ASSIGN_OR_RETURN(size_t limit, LimitParam(params));
   auto start = ParseTime(params.Get("start"));
   if (!start.ok()) return InvalidParam("start", start.status().message());
@@ -595,8 +620,11 @@ Answer QueryRange(ApiDeps& deps, const Params& params) {
   // The store has millisecond resolution; a sub-millisecond step can only matter when
   // start == end, where any step gives the one point.
   const int64_t step_ms = std::max<int64_t>(1, static_cast<int64_t>(*step_ns / 1e6));
-  return QueryAnswer(deps.promql->RangeQuery(params.Get("query"), *start, *end, step_ms, *ctx),
-                     limit, false);
+  ctx->canceled = req.canceled.get();
+  return QueryAnswer(
+      Counted(deps.promql->RangeQuery(params.Get("query"), *start, *end, step_ms, *ctx), canceled,
+              "query_range"),
+      limit, false);
 }
 
 bool HasSelector(const promql::Expr& e) {
@@ -964,10 +992,15 @@ void RegisterPrometheusApi(http::Router& router, ApiDeps& deps) {
   if (deps.tsdb == nullptr || deps.promql == nullptr) return;
   using M = http::Method;
   const Timestamp started = deps.clock.Now();
+  CounterFamily& canceled = RegisterCanceledCounter(deps.metrics);
   AddRead(router, deps, {M::kGet, M::kPost}, "/query",
-          [&deps](const Params& p, http::Request&) { return Query(deps, p); });
+          [&deps, &canceled](const Params& p, http::Request& req) {
+            return Query(deps, p, req, canceled);
+          });
   AddRead(router, deps, {M::kGet, M::kPost}, "/query_range",
-          [&deps](const Params& p, http::Request&) { return QueryRange(deps, p); });
+          [&deps, &canceled](const Params& p, http::Request& req) {
+            return QueryRange(deps, p, req, canceled);
+          });
   AddRead(router, deps, {M::kGet, M::kPost}, "/query_exemplars",
           [](const Params& p, http::Request&) { return QueryExemplars(p); });
   AddRead(router, deps, {M::kGet, M::kPost}, "/format_query",

@@ -2,15 +2,20 @@
 // metrics store and a FakeClock. Samples go in through remote write; answers are compared as the
 // exact JSON Prometheus would send.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
 
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -395,6 +400,68 @@ TEST_F(PrometheusApiTest, QueryErrorsFromTheEngine) {
   auto exec = Get("/query?query=up%20*%20on()%20up&time=1767225600");
   EXPECT_EQ(exec.status, 422) << exec.body;
   EXPECT_EQ(Str(Json(exec).at("errorType")), "execution");
+}
+
+// Sends `request` to 127.0.0.1:`port` on a new connection and hangs up without reading.
+bool SendAndHangUp(uint16_t port, const std::string& request) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  std::string_view data = request;
+  while (ok && !data.empty()) {
+    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    ok = n > 0;
+    if (ok) data.remove_prefix(static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return ok;
+}
+
+TEST_F(PrometheusApiTest, QueryStopsWhenItsClientHangsUp) {
+  // 2,000 series over 3 h at a 1 s step: each query below takes far longer than the moment the
+  // server needs to see its client go.
+  constexpr int64_t kStart = kT0 - 3 * 3600 * 1000;
+  SeriesData many;
+  for (int i = 0; i < 2000; ++i) {
+    many.push_back({{{"__name__", "slow"}, {"i", std::to_string(i)}}, {{kStart, 1}}});
+  }
+  ASSERT_EQ(Write(many).status, 204);
+  EXPECT_TRUE(HasMetricLine(R"(platops_prometheus_queries_canceled_total{endpoint="query"} 0)"));
+
+  const std::vector<std::pair<std::string, std::string>> queries = {
+      {"query", "/query?query=count(count_over_time(slow%5B3h%3A1s%5D))&time=1767225600"},
+      {"query_range", "/query_range?query=count(slow)&start=1767214800&end=1767225600&step=1"},
+  };
+  for (const auto& [endpoint, path] : queries) {
+    SCOPED_TRACE(endpoint);
+    ASSERT_TRUE(SendAndHangUp(server_->port(), "GET /prometheus/api/v1" + path +
+                                                   " HTTP/1.1\r\nHost: x\r\nAuthorization: "
+                                                   "Bearer " +
+                                                   std::string(kAdminToken) + "\r\n\r\n"));
+    // The engine stops the query and the API counts it; its 499 answer is written to nobody.
+    const std::string canceled =
+        R"(platops_prometheus_queries_canceled_total{endpoint=")" + endpoint + R"("} 1)";
+    const std::string answered = R"(platops_http_requests_total{route="/prometheus/api/v1/)" +
+                                 endpoint + R"(",method="GET",code="499"} 1)";
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!(HasMetricLine(canceled) && HasMetricLine(answered)) &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_TRUE(HasMetricLine(canceled)) << metrics_.Render();
+    EXPECT_TRUE(HasMetricLine(answered)) << metrics_.Render();
+    // Had it not been canceled, end the query by its timeout rather than let it run on.
+    if (!HasMetricLine(canceled)) clock_.Advance(std::chrono::hours(24));
+  }
+
+  // A client that waits gets its answer, and nothing more is counted as canceled.
+  EXPECT_SUCCESS(Get("/query?query=count(slow)&time=1767214800"),
+                 R"({"status":"success","data":{"resultType":"vector","result":[)"
+                 R"({"metric":{},"value":[1767214800,"2000"]}]}})");
+  EXPECT_TRUE(HasMetricLine(R"(platops_prometheus_queries_canceled_total{endpoint="query"} 1)"));
 }
 
 TEST_F(PrometheusApiTest, RemoteWriteStatusesAndCounters) {

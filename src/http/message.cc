@@ -125,6 +125,10 @@ std::string Request::PathParam(std::string_view name) const {
   return it == path_params.end() ? std::string() : it->second;
 }
 
+bool Request::IsCanceled() const {
+  return canceled != nullptr && canceled->load(std::memory_order_relaxed);
+}
+
 Response Response::Json(int status, std::string body) {
   Response r;
   r.status = status;

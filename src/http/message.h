@@ -2,7 +2,9 @@
 // Request and Response: plain HTTP messages handed to and returned by handlers, so that api/ and
 // domain code never see Beast or Asio types. Thread-safety: value types.
 
+#include <atomic>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,6 +53,14 @@ struct Request {
   std::string PathParam(std::string_view name) const;
   // Set by the api layer's auth middleware: who made the request ("admin", "token:ci").
   std::string actor;
+  // Set by the server: becomes true (and is notified) once the client closes or resets its
+  // connection, or Stop() cuts it, while a worker-pool handler runs; never goes back to false.
+  // Long handlers pass it on (promql::QueryContext::canceled) or poll it and stop early. Null
+  // for requests not made by the server, which are never canceled.
+  std::shared_ptr<const std::atomic<bool>> canceled;
+
+  // True when `canceled` is set and has become true: nobody will read the response.
+  bool IsCanceled() const;
 };
 
 struct Response {

@@ -64,7 +64,6 @@ std::string EscapeLenientTarget(std::string_view target) {
   return out;
 }
 
-
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 
@@ -82,6 +81,9 @@ using std::chrono::milliseconds;
 
 constexpr asio::as_tuple_t<asio::use_awaitable_t<>> kTuple{};
 constexpr size_t kReadChunk = 16 * 1024;
+// While a handler runs, bytes the client sends (a pipelined request) are buffered up to this much;
+// beyond it the client is no longer watched and TCP flow control holds the rest back.
+constexpr size_t kMaxWatchBuffer = 64 * 1024;
 constexpr size_t kMaxRequestIdLength = 128;
 constexpr std::string_view kRequestIdHeader = "X-Request-Id";
 // Upper bound for the polite part of closing: TLS close_notify, draining an unread request body.
@@ -117,12 +119,16 @@ bool IsHttpParseError(const boost::system::error_code& ec) {
   return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category();
 }
 
-// One accepted connection as seen by Stop(). Every member is touched on `strand` only.
+// One accepted connection as seen by Stop(). Every member but `client_gone` is touched on
+// `strand` only.
 struct Connection {
   explicit Connection(Strand s) : strand(std::move(s)) {}
   Strand strand;
   beast::tcp_stream* stream = nullptr;  // the lowest layer while the session runs
   bool busy = false;                    // a request is being read, handled or answered
+  // Set on the strand when the client went away while a handler ran; handlers read it
+  // (Request::canceled aliases it).
+  std::atomic<bool> client_gone{false};
 };
 
 }  // namespace
@@ -151,7 +157,11 @@ class Server::Impl {
   asio::awaitable<void> Accept();
   asio::awaitable<void> RunConnection(tcp::socket socket, std::shared_ptr<Connection> conn);
   template <class Stream>
-  asio::awaitable<void> Serve(Stream& stream, Connection& conn, const std::string& remote);
+  asio::awaitable<void> Serve(Stream& stream, const std::shared_ptr<Connection>& conn_ptr,
+                              const std::string& remote);
+  template <class Stream>
+  asio::awaitable<Response> RunWatched(Stream& stream, beast::flat_buffer& buffer, Connection& conn,
+                                       const Router::Match& match, Request& req);
   template <class Stream>
   asio::awaitable<void> Close(Stream& stream, bool drain_input);
   Response Dispatch(const Router::Match& match, Request& req) const;
@@ -410,20 +420,22 @@ asio::awaitable<void> Server::Impl::RunConnection(tcp::socket socket,
     if (hec) {
       spdlog::debug("http: TLS handshake with {} failed: {}", remote, hec.message());
     } else {
-      co_await Serve(stream, *conn, remote);
+      co_await Serve(stream, conn, remote);
     }
     conn->stream = nullptr;
   } else {
     beast::tcp_stream stream(std::move(socket));
     conn->stream = &stream;
-    co_await Serve(stream, *conn, remote);
+    co_await Serve(stream, conn, remote);
     conn->stream = nullptr;
   }
 }
 
 template <class Stream>
-asio::awaitable<void> Server::Impl::Serve(Stream& stream, Connection& conn,
+asio::awaitable<void> Server::Impl::Serve(Stream& stream,
+                                          const std::shared_ptr<Connection>& conn_ptr,
                                           const std::string& remote) {
+  Connection& conn = *conn_ptr;
   beast::tcp_stream& tcp = beast::get_lowest_layer(stream);
   // Bytes read past the end of one request (pipelining) stay here for the next one.
   beast::flat_buffer buffer;
@@ -506,6 +518,7 @@ asio::awaitable<void> Server::Impl::Serve(Stream& stream, Connection& conn,
     req.target = outcome.target;
     req.remote_address = remote;
     req.request_id = outcome.request_id;
+    req.canceled = std::shared_ptr<const std::atomic<bool>>(conn_ptr, &conn.client_gone);
     for (const auto& field : msg) {
       req.headers.Add(std::string(field.name_string()), std::string(field.value()));
     }
@@ -541,24 +554,19 @@ asio::awaitable<void> Server::Impl::Serve(Stream& stream, Connection& conn,
         if (match.run_inline) {
           resp = Dispatch(match, req);
         } else {
-          // Run the handler on the worker pool and resume this coroutine on its own executor.
-          // A plain post and completion is much cheaper than co_spawn's coroutine machinery.
-          resp = co_await asio::async_initiate<decltype(asio::use_awaitable), void(Response)>(
-              [this, &match, &req](auto handler) {
-                asio::post(*workers_, [this, &match, &req, handler = std::move(handler)]() mutable {
-                  Response r = Dispatch(match, req);
-                  auto ex = asio::get_associated_executor(handler);
-                  asio::post(ex, [h = std::move(handler), r = std::move(r)]() mutable {
-                    std::move(h)(std::move(r));
-                  });
-                });
-              },
-              asio::use_awaitable);
+          resp = co_await RunWatched(stream, buffer, conn, match, req);
         }
       }
     }
 
-    bool keep_alive = keep_alive_requested && !stopping_;
+    // A client that went away gets its answer written (a half-closed one may still read it), and
+    // nothing more.
+    const bool client_gone = conn.client_gone.load();
+    if (client_gone) {
+      spdlog::debug("http: request {}: client {} went away while the handler ran",
+                    outcome.request_id, remote);
+    }
+    bool keep_alive = keep_alive_requested && !stopping_ && !client_gone;
     if (auto connection = resp.headers.Get("Connection");
         connection && beast::iequals(*connection, "close")) {
       keep_alive = false;
@@ -572,10 +580,58 @@ asio::awaitable<void> Server::Impl::Serve(Stream& stream, Connection& conn,
     Record(outcome, start, remote);
     if (wec) co_return;
     if (!keep_alive) {
-      co_await Close(stream, buffer.size() > 0);
+      co_await Close(stream, buffer.size() > 0 && !client_gone);
       co_return;
     }
   }
+}
+
+// Runs a handler on the worker pool while this coroutine watches the client, one read at a time:
+// bytes it sends meanwhile go into `buffer` for the next request (up to kMaxWatchBuffer), and EOF,
+// a reset or a socket closed by Stop() set conn.client_gone. When the response is ready the read
+// in flight is canceled and awaited, so the stream is idle again (TLS allows one read at a time).
+// `req` belongs to the handler until the response is ready.
+template <class Stream>
+asio::awaitable<Response> Server::Impl::RunWatched(Stream& stream, beast::flat_buffer& buffer,
+                                                   Connection& conn, const Router::Match& match,
+                                                   Request& req) {
+  beast::tcp_stream& tcp = beast::get_lowest_layer(stream);
+  // Touched on the connection's strand only.
+  struct Run {
+    std::optional<Response> response;
+    // Exists while this coroutine waits for the response without reading; canceled to wake it.
+    std::optional<asio::steady_timer> idle;
+  } run;
+  // A plain post and completion is much cheaper than co_spawn's coroutine machinery.
+  asio::post(*workers_, [this, &match, &req, &run, &tcp, strand = conn.strand] {
+    Response r = Dispatch(match, req);
+    asio::post(strand, [&run, &tcp, r = std::move(r)]() mutable {
+      run.response = std::move(r);
+      if (run.idle) {
+        run.idle->cancel();
+      } else {
+        tcp.cancel();  // The coroutine is in (or just past) its read; end that read.
+      }
+    });
+  });
+  // However long the handler takes, the watch itself never times out.
+  tcp.expires_never();
+  while (!run.response) {
+    if (!conn.client_gone.load(std::memory_order_relaxed) && buffer.size() < kMaxWatchBuffer) {
+      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(kReadChunk), kTuple);
+      if (!ec) {
+        buffer.commit(n);
+      } else if (ec != asio::error::operation_aborted || !run.response) {
+        conn.client_gone.store(true);
+        conn.client_gone.notify_all();
+      }
+      continue;
+    }
+    run.idle.emplace(conn.strand, asio::steady_timer::time_point::max());
+    co_await run.idle->async_wait(kTuple);
+    run.idle.reset();
+  }
+  co_return std::move(*run.response);
 }
 
 template <class Stream>

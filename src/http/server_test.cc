@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -43,7 +44,8 @@ std::string Lower(std::string s) {
   return s;
 }
 
-// A blocking TCP client for the cases curl cannot produce: pipelining, stalls, raw garbage.
+// A blocking TCP (optionally TLS) client for the cases curl cannot produce: pipelining, stalls,
+// raw garbage, hanging up.
 class RawSocket {
  public:
   explicit RawSocket(uint16_t port) {
@@ -55,16 +57,40 @@ class RawSocket {
     connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
     connect_errno_ = connected_ ? 0 : errno;
   }
-  ~RawSocket() { ::close(fd_); }
+  ~RawSocket() { Close(); }
   RawSocket(const RawSocket&) = delete;
   RawSocket& operator=(const RawSocket&) = delete;
 
   bool connected() const { return connected_; }
   int connect_errno() const { return connect_errno_; }
 
+  // TLS handshake trusting nothing (the test server's certificate is self-signed).
+  bool StartTls() {
+    ctx_ = SSL_CTX_new(TLS_client_method());
+    ssl_ = SSL_new(ctx_);
+    SSL_set_fd(ssl_, fd_);
+    return SSL_connect(ssl_) == 1;
+  }
+
+  // Hangs up: `reset` sends RST (SO_LINGER 0) instead of FIN. TLS is dropped without close_notify.
+  void Close(bool reset = false) {
+    if (fd_ < 0) return;
+    if (reset) {
+      linger l{1, 0};
+      ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    }
+    if (ssl_ != nullptr) SSL_free(ssl_);
+    if (ctx_ != nullptr) SSL_CTX_free(ctx_);
+    ssl_ = nullptr;
+    ctx_ = nullptr;
+    ::close(fd_);
+    fd_ = -1;
+  }
+
   bool Send(std::string_view data) {
     while (!data.empty()) {
-      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      ssize_t n = ssl_ != nullptr ? SSL_write(ssl_, data.data(), static_cast<int>(data.size()))
+                                  : ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
       if (n <= 0) return false;
       data.remove_prefix(static_cast<size_t>(n));
     }
@@ -131,15 +157,17 @@ class RawSocket {
         static_cast<int>(std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count());
     if (left <= 0) return false;
     pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, left) <= 0) return false;
+    if ((ssl_ == nullptr || SSL_pending(ssl_) == 0) && ::poll(&p, 1, left) <= 0) return false;
     char tmp[16384];
-    ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+    ssize_t n = ssl_ != nullptr ? SSL_read(ssl_, tmp, sizeof tmp) : ::recv(fd_, tmp, sizeof tmp, 0);
     if (n <= 0) return false;
     buf_.append(tmp, static_cast<size_t>(n));
     return true;
   }
 
   int fd_ = -1;
+  SSL_CTX* ctx_ = nullptr;
+  SSL* ssl_ = nullptr;
   bool connected_ = false;
   int connect_errno_ = 0;
   std::string buf_;
@@ -171,6 +199,52 @@ class Gate {
   bool open_ = false;
 };
 
+// A handler that runs until its request is canceled (the client went away) or the test releases
+// it, at most 5 s, and records which happened.
+class CancelProbe {
+ public:
+  Response Handle(Request& req) {
+    std::unique_lock lock(mu_);
+    ++entered_;
+    cv_.notify_all();
+    const Clock::time_point deadline = Clock::now() + milliseconds(5000);
+    // The flag has no condition variable to wait on; poll it briefly between checks.
+    while (!req.IsCanceled() && !released_ && Clock::now() < deadline) {
+      cv_.wait_for(lock, milliseconds(1));
+    }
+    const bool canceled = req.IsCanceled();
+    if (canceled) ++canceled_;
+    ++finished_;
+    cv_.notify_all();
+    return Response::Text(200, canceled ? "canceled" : "answered");
+  }
+  bool WaitEntered(int n, milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return entered_ >= n; });
+  }
+  bool WaitFinished(int n, milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return finished_ >= n; });
+  }
+  void Release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+  int canceled() {
+    std::lock_guard lock(mu_);
+    return canceled_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int entered_ = 0;
+  int finished_ = 0;
+  int canceled_ = 0;
+  bool released_ = false;
+};
+
 class ServerTest : public ::testing::Test {
  protected:
   ServerTest() {
@@ -195,6 +269,8 @@ class ServerTest : public ::testing::Test {
       gate_.Enter();
       return Response::Text(200, "finally");
     });
+    router_.Add(Method::kGet, "/until-canceled",
+                [this](Request& req) { return probe_.Handle(req); });
     router_.Add(
         Method::kGet, "/inline",
         [](Request& req) { return Response::Text(200, req.remote_address); }, /*run_inline=*/true);
@@ -214,6 +290,7 @@ class ServerTest : public ::testing::Test {
 
   void TearDown() override {
     gate_.Open();
+    probe_.Release();
     if (server_) server_->Stop();
   }
 
@@ -234,6 +311,7 @@ class ServerTest : public ::testing::Test {
   Router router_;
   MetricsRegistry metrics_;
   Gate gate_;
+  CancelProbe probe_;
   std::atomic<int> echo_calls_{0};
   std::unique_ptr<Client> client_ = NewCurlClient();
   std::unique_ptr<Server> server_;
@@ -265,8 +343,9 @@ TEST_F(ServerTest, AcceptsBracketsBracesAndQuotesLeftRawInTheQuery) {
   StartServer();
   RawSocket s(server_->port());
   ASSERT_TRUE(s.connected());
-  ASSERT_TRUE(s.Send("GET /api/v1/services/x?q=up{job=\"a|b\"}[5m]&match[]=1 HTTP/1.1\r\n"
-                     "Host: t\r\n\r\n"));
+  ASSERT_TRUE(
+      s.Send("GET /api/v1/services/x?q=up{job=\"a|b\"}[5m]&match[]=1 HTTP/1.1\r\n"
+             "Host: t\r\n\r\n"));
   auto r = s.ReadResponse();
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->status, 200);
@@ -361,6 +440,65 @@ TEST_F(ServerTest, PipelinedRequestsAnsweredInOrder) {
   EXPECT_EQ(b->body, "second");
   EXPECT_EQ(c->body, "127.0.0.1");
   EXPECT_EQ(c->headers["x-request-id"], "third");
+}
+
+TEST_F(ServerTest, ClientHangingUpCancelsTheRunningHandler) {
+  StartServer();
+  for (bool reset : {false, true}) {
+    SCOPED_TRACE(reset ? "reset" : "close");
+    const int n = reset ? 2 : 1;
+    RawSocket s(server_->port());
+    ASSERT_TRUE(s.Send("GET /until-canceled HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_TRUE(probe_.WaitEntered(n, milliseconds(3000)));
+    s.Close(reset);
+    ASSERT_TRUE(probe_.WaitFinished(n, milliseconds(3000)));
+    EXPECT_EQ(probe_.canceled(), n);
+  }
+}
+
+TEST_F(ServerTest, WaitingClientIsNotCanceledAndKeepsItsConnection) {
+  ServerOptions options;
+  // The watch must not inherit the request's read deadline, however long the handler takes.
+  options.read_timeout = milliseconds(100);
+  StartServer(options);
+  RawSocket s(server_->port());
+  ASSERT_TRUE(s.Send("GET /until-canceled HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(probe_.WaitEntered(1, milliseconds(3000)));
+  // A canceled handler would finish at once; this one must still be waiting well past 100 ms.
+  EXPECT_FALSE(probe_.WaitFinished(1, milliseconds(400)));
+  probe_.Release();
+  auto r = s.ReadResponse();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "answered");
+  EXPECT_EQ(r->headers.count("connection"), 0u);
+  ASSERT_TRUE(s.Send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto again = s.ReadResponse();
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->body, "hello");
+  EXPECT_EQ(probe_.canceled(), 0);
+}
+
+TEST_F(ServerTest, RequestsPipelinedWhileAHandlerRunsAreAnsweredInOrder) {
+  StartServer();
+  RawSocket s(server_->port());
+  ASSERT_TRUE(s.Send("GET /until-canceled HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(probe_.WaitEntered(1, milliseconds(3000)));
+  // More than the server buffers while it watches (64 KiB): the rest waits in the socket.
+  const std::string body(100 * 1024, 'b');
+  ASSERT_TRUE(
+      s.Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+             "\r\n\r\n" + body + "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+  probe_.Release();
+  auto a = s.ReadResponse();
+  auto b = s.ReadResponse();
+  auto c = s.ReadResponse();
+  ASSERT_TRUE(a && b && c);
+  EXPECT_EQ(a->body, "answered");
+  EXPECT_EQ(b->body.size(), body.size());
+  EXPECT_EQ(b->body, body);
+  EXPECT_EQ(c->body, "hello");
+  EXPECT_EQ(probe_.canceled(), 0);
 }
 
 TEST_F(ServerTest, HeadHasLengthButNoBody) {
@@ -663,6 +801,20 @@ TEST_F(ServerTest, StopGivesUpAfterGrace) {
   client.join();
 }
 
+TEST_F(ServerTest, StopCancelsTheHandlersOfConnectionsItCuts) {
+  ServerOptions options;
+  options.shutdown_grace = milliseconds(100);
+  StartServer(options);
+  RawSocket s(server_->port());
+  ASSERT_TRUE(s.Send("GET /until-canceled HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(probe_.WaitEntered(1, milliseconds(3000)));
+  // Stop() closes the busy connection after the grace period and waits for its handler, which
+  // learns that nobody will read its answer.
+  server_->Stop();
+  EXPECT_EQ(probe_.canceled(), 1);
+  EXPECT_TRUE(s.WaitClosed(milliseconds(2000)));
+}
+
 TEST_F(ServerTest, InlineHandlersRunOnIoThreadsOthersOnWorkers) {
   std::mutex mu;
   std::set<std::thread::id> inline_threads, worker_threads;
@@ -840,6 +992,46 @@ TEST_F(TlsServerTest, GetOverHttps) {
   RawSocket plain(server_->port());
   ASSERT_TRUE(plain.Send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
   EXPECT_FALSE(plain.ReadResponse(false, milliseconds(2000)).has_value());
+}
+
+TEST_F(TlsServerTest, WatchingTheClientKeepsTlsIntactAndSeesItHangUp) {
+  ServerOptions options;
+  options.tls_cert_file = dir_ + "/c.pem";
+  options.tls_key_file = dir_ + "/k.pem";
+  StartServer(options);
+
+  // Pipelined over TLS while the first handler runs: the watch's read is canceled mid-stream.
+  RawSocket s(server_->port());
+  ASSERT_TRUE(s.StartTls());
+  ASSERT_TRUE(s.Send("GET /until-canceled HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(probe_.WaitEntered(1, milliseconds(3000)));
+  ASSERT_TRUE(s.Send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+  probe_.Release();
+  auto a = s.ReadResponse();
+  auto b = s.ReadResponse();
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->body, "answered");
+  EXPECT_EQ(b->body, "hello");
+  // Keep-alive still works after the watch.
+  ASSERT_TRUE(s.Send("GET /api/v1/services/tls HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto c = s.ReadResponse();
+  ASSERT_TRUE(c.has_value());
+  EXPECT_NE(c->body.find("\"slug\":\"tls\""), std::string::npos) << c->body;
+  EXPECT_EQ(probe_.canceled(), 0);
+}
+
+TEST_F(TlsServerTest, TlsClientHangingUpCancelsTheRunningHandler) {
+  ServerOptions options;
+  options.tls_cert_file = dir_ + "/c.pem";
+  options.tls_key_file = dir_ + "/k.pem";
+  StartServer(options);
+  RawSocket s(server_->port());
+  ASSERT_TRUE(s.StartTls());
+  ASSERT_TRUE(s.Send("GET /until-canceled HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(probe_.WaitEntered(1, milliseconds(3000)));
+  s.Close();
+  ASSERT_TRUE(probe_.WaitFinished(1, milliseconds(3000)));
+  EXPECT_EQ(probe_.canceled(), 1);
 }
 
 TEST(ClientTest, ConnectionRefusedIsUnavailable) {
