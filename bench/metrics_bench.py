@@ -16,6 +16,9 @@ stopped by its PID. Scenarios:
   scrape  one target serving 100,000 series (../shared/peers/scrape_target.py), scraped every 1 s by
           platops (a ScrapeTarget) and by Prometheus: samples appended per server CPU-second
           over a 30 s window after a 15 s warm-up.
+  disk    bytes per sample on disk (data + index) of the node and 2-decimal gauge mixes, 2,000 series
+          x 1,000 points at 15 s: `platops metrics import`, promtool's backfill, VictoriaMetrics's
+          import after a forced merge.
 
 Usage: bench/metrics_bench.py --binary build-bench/platops [--scenarios rw,memory,query]
 Prints one JSON object with every figure."""
@@ -298,10 +301,194 @@ def scenario_scrape(args, tmp):
     return {"series": series, "interval_s": 1, "results": out}
 
 
+def scenario_disk(args, tmp):
+    """Disk bytes per sample (data + index) on the same data: the peers' gen_series.py node mix and
+    2-decimal gauge mix, 2,000 series x 1,000 points at 15 s each, as an OpenMetrics file (families
+    together, each series in time order, like ../shared/peers/prom_block_bench.py).
+
+    platops: `platops metrics import` (blocks of the 18 h range the store compacts into with its
+    default retention: what Db::Maintain's compaction reaches once later data completes the range;
+    it compacts only complete ranges, so opening the store changes nothing here), then `platops
+    serve` opens the store and must answer count() = 2,000 from the blocks. Also imported as 2 h
+    blocks, the size the head is cut into before compaction. Prometheus: `promtool tsdb
+    create-blocks-from openmetrics` (2 h blocks), as prom_block_bench.py. VictoriaMetrics: POST
+    /api/v1/import/prometheus, force_flush, force_merge and waiting for merges, then
+    vm_data_size_bytes over vm_rows, as vm_import_bench.py."""
+    import glob
+    n_series, points, step_ms = 2000, 1000, 15000
+
+    def tree_bytes(path):
+        return sum(os.lstat(os.path.join(root, f)).st_size
+                   for root, _, files in os.walk(path) for f in files)
+
+    def metric_sum(url, name, label):
+        total = 0.0
+        with urllib.request.urlopen(url, timeout=30) as r:
+            for line in r.read().decode().splitlines():
+                if line.startswith(name + "{") and label in line:
+                    total += float(line.rsplit(" ", 1)[1])
+        return total
+
+    def figures(samples, data, index, total, **extra):
+        return dict(samples=samples, data_bytes_per_sample=round(data / samples, 3),
+                    index_bytes_per_sample=round(index / samples, 3),
+                    total_bytes_per_sample=round(total / samples, 3), **extra)
+
+    def platops_blocks(store):
+        samples = data = index = total = 0
+        blocks = glob.glob(f"{store}/blocks/*/meta.json")
+        for meta in blocks:
+            bd = os.path.dirname(meta)
+            samples += json.load(open(meta))["num_samples"]
+            data += os.path.getsize(f"{bd}/chunks")
+            index += os.path.getsize(f"{bd}/index")
+            total += tree_bytes(bd)
+        return samples, data, index, total, len(blocks)
+
+    def run_platops(om, block_duration, serve_check):
+        s = Server("platops", args.binary, tmp, start=False)
+        try:
+            cp = subprocess.run([args.binary, "-o", "json", "metrics", "import", om, "--data-dir", s.dir,
+                                 "--block-duration", block_duration], capture_output=True, text=True,
+                                timeout=900)
+            if cp.returncode != 0:
+                raise RuntimeError(f"platops metrics import: {cp.stderr[-2000:]}")
+            report = json.loads(cp.stdout)
+            served = None
+            if serve_check:
+                s.start()
+                q = urllib.parse.urlencode({"query": 'count({__name__=~"bench_metric_.+"})',
+                                            "time": report["max_time"] / 1000})
+                req = urllib.request.Request(f"{s.base}{s.api}/api/v1/query?{q}", headers=s.headers)
+                with urllib.request.urlopen(req, timeout=120) as r:
+                    res = json.loads(r.read())["data"]["result"]
+                served = int(float(res[0]["value"][1])) if res else 0
+                s.stop()
+            samples, data, index, total, nblocks = platops_blocks(f"{s.dir}/metrics")
+            return figures(samples, data, index, total, blocks=nblocks, block_duration=block_duration,
+                           imported_samples=report["samples"], series_served=served)
+        finally:
+            s.stop()
+            subprocess.run(["rm", "-rf", s.dir])
+
+    def run_prometheus(om):
+        out = tempfile.mkdtemp(prefix="promtool-", dir=tmp)
+        try:
+            subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", om, out],
+                           check=True, capture_output=True, timeout=900)
+            samples = data = index = total = 0
+            blocks = glob.glob(f"{out}/*/meta.json")
+            for meta in blocks:
+                bd = os.path.dirname(meta)
+                samples += json.load(open(meta))["stats"]["numSamples"]
+                data += tree_bytes(f"{bd}/chunks")
+                index += os.path.getsize(f"{bd}/index")
+                total += tree_bytes(bd)
+            return figures(samples, data, index, total, blocks=len(blocks))
+        finally:
+            subprocess.run(["rm", "-rf", out])
+
+    def run_vm(defs, cols, start_ms):
+        lines = []
+        for ti in range(points):
+            ts = start_ms + ti * step_ms
+            for j, (name, labels, _) in enumerate(defs):
+                v = cols[j][ti]
+                vs = str(int(v)) if float(v).is_integer() else repr(v)
+                lab = ",".join(f'{k}="{val}"' for k, val in labels)
+                lines.append(f"{name}{{{lab}}} {vs} {ts}\n")
+        bodies = ["".join(lines[i:i + 50000]).encode() for i in range(0, len(lines), 50000)]
+        del lines
+        s = Server("vm", args.binary, tmp)
+        try:
+            idx, lock, errors = {"i": 0}, threading.Lock(), []
+
+            def worker():
+                c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=300)
+                while True:
+                    with lock:
+                        i = idx["i"]
+                        idx["i"] += 1
+                    if i >= len(bodies):
+                        break
+                    c.request("POST", "/api/v1/import/prometheus", body=bodies[i],
+                              headers={"Content-Type": "text/plain"})
+                    r = c.getresponse()
+                    r.read()
+                    if r.status >= 300:
+                        errors.append(r.status)
+                c.close()
+
+            ts = [threading.Thread(target=worker) for _ in range(2)]
+            [t.start() for t in ts]
+            [t.join() for t in ts]
+            urllib.request.urlopen(s.base + "/internal/force_flush", timeout=120).read()
+            time.sleep(2)
+            end_ms = start_ms + points * step_ms
+            for mo in sorted({time.strftime("%Y_%m", time.gmtime(t / 1000)) for t in (start_ms, end_ms)}):
+                urllib.request.urlopen(f"{s.base}/internal/force_merge?partition_prefix={mo}",
+                                       timeout=300).read()
+            t0 = time.time()
+            while time.time() - t0 < 120 and metric_sum(s.base + "/metrics", "vm_active_merges", ""):
+                time.sleep(0.5)
+            time.sleep(2)
+            m = s.base + "/metrics"
+            data = sum(metric_sum(m, "vm_data_size_bytes", f'type="{t}"')
+                       for t in ("storage/small", "storage/big"))
+            index = sum(metric_sum(m, "vm_data_size_bytes", f'type="{t}"')
+                        for t in ("indexdb", "indexdb/file", "indexdb/inmemory"))
+            rows = int(sum(metric_sum(m, "vm_rows", f'type="{t}"') for t in ("storage/small", "storage/big")))
+            return figures(rows, data, index, data + index, http_errors=len(errors))
+        finally:
+            s.stop()
+
+    out = {}
+    for mix in ("node", "gauge"):
+        defs = series_defs(n_series, mix=mix)
+        cols = [[] for _ in defs]
+        for vals in value_stream(defs, points):
+            for j, v in enumerate(vals):
+                cols[j].append(v)
+        now_ms = int(time.time() // 60 * 60 * 1000)
+        start_ms = now_ms - points * step_ms - 3 * 3600 * 1000
+        om = os.path.join(tmp, f"disk-{mix}.om")
+        by_family = {}
+        for j, (name, _, _) in enumerate(defs):
+            by_family.setdefault(name, []).append(j)
+        with open(om, "w") as f:
+            for name, idxs in by_family.items():
+                for j in idxs:
+                    lab = ",".join(f'{k}="{v}"' for k, v in defs[j][1])
+                    for ti, v in enumerate(cols[j]):
+                        vs = str(int(v)) if float(v).is_integer() else repr(v)
+                        f.write(f"{name}{{{lab}}} {vs} {(start_ms + ti * step_ms) / 1000:.3f}\n")
+            f.write("# EOF\n")
+        res = {}
+        try:
+            if "platops" in args.targets:
+                res["platops"] = run_platops(om, "18h", True)
+                log(mix, "platops", res["platops"])
+                res["platops_2h_blocks"] = run_platops(om, "2h", False)
+                log(mix, "platops_2h_blocks", res["platops_2h_blocks"])
+            if "prometheus" in args.targets:
+                res["prometheus"] = run_prometheus(om)
+                log(mix, "prometheus", res["prometheus"])
+            if "vm" in args.targets:
+                res["vm"] = run_vm(defs, cols, start_ms)
+                log(mix, "vm", res["vm"])
+        finally:
+            os.remove(om)
+        if "platops" in res and "vm" in res:
+            res["platops_vs_vm"] = round(res["platops"]["total_bytes_per_sample"] /
+                                         res["vm"]["total_bytes_per_sample"], 3)
+        out[mix] = res
+    return {"series": n_series, "points": points, "step_s": step_ms // 1000, "results": out}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
-    ap.add_argument("--scenarios", default="rw,memory,query,scrape")
+    ap.add_argument("--scenarios", default="rw,memory,query,scrape,disk")
     ap.add_argument("--targets", default="platops,vm,prometheus")
     ap.add_argument("--series", type=int, default=10000)
     ap.add_argument("--points", type=int, default=100)
@@ -316,7 +503,8 @@ def main():
         for name in args.scenarios.split(","):
             log("scenario", name)
             result[name] = {"rw": scenario_rw, "memory": scenario_memory,
-                            "query": scenario_query, "scrape": scenario_scrape}[name](args, tmp)
+                            "query": scenario_query, "scrape": scenario_scrape,
+                            "disk": scenario_disk}[name](args, tmp)
     finally:
         subprocess.run(["rm", "-rf", tmp])
     print(json.dumps(result, indent=2))

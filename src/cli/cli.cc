@@ -92,7 +92,7 @@ int Run(const std::vector<std::string>& args, CliIo& io) {
 
   std::vector<Command> commands;
   for (auto family : {AddServeCommands, AddResourceCommands, AddApplyCommands, AddAdminCommands,
-                      AddPromqlCommands}) {
+                      AddPromqlCommands, AddMetricsCommands}) {
     std::vector<Command> added = family(app, ctx);
     commands.insert(commands.end(), added.begin(), added.end());
   }

@@ -79,6 +79,8 @@ std::vector<Command> AddApplyCommands(CLI::App& root, CommandContext& ctx);
 std::vector<Command> AddAdminCommands(CLI::App& root, CommandContext& ctx);
 // promql test: runs PromQL test scripts.
 std::vector<Command> AddPromqlCommands(CLI::App& root, CommandContext& ctx);
+// metrics import: backfills an OpenMetrics file into a data directory, offline.
+std::vector<Command> AddMetricsCommands(CLI::App& root, CommandContext& ctx);
 
 // Reads a whole file; the error names the path.
 Result<std::string> ReadFile(const std::string& path);
