@@ -4,6 +4,7 @@
 
 #include <bit>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -71,6 +72,12 @@ class BitReader {
       MarkBad();
       return 0;
     }
+    const size_t byte = pos_ >> 3;
+    if (nbits > 0 && nbits <= 56 && byte + 8 <= in_.size()) {  // One load covers the field.
+      const uint64_t word = Load64(byte) << (pos_ & 7);
+      pos_ += static_cast<size_t>(nbits);
+      return word >> (64 - nbits);
+    }
     uint64_t value = 0;
     while (nbits > 0) {
       const int avail = 8 - static_cast<int>(pos_ & 7);
@@ -82,6 +89,44 @@ class BitReader {
       nbits -= take;
     }
     return value;
+  }
+
+  // The next 57 or more bits, left-aligned in `word` (the low bits beyond are zero), without
+  // consuming them; false near the end of the input, where the bit-wise reads must be used.
+  bool Peek(uint64_t& word) const {
+    const size_t byte = pos_ >> 3;
+    if (byte + 8 > in_.size()) return false;
+    word = Load64(byte) << (pos_ & 7);
+    return true;
+  }
+  // Consumes `nbits` bits. REQUIRES: they were returned by the last Peek.
+  void Skip(int nbits) { pos_ += static_cast<size_t>(nbits); }
+
+  // Consumes a run of 0 bits and the 1 bit ending it; returns the number of 0 bits. A run longer
+  // than `max_zeros` or running past the end marks the reader bad and returns -1.
+  int ReadZeroRun(int max_zeros) {
+    int zeros = 0;
+    while (true) {
+      const size_t byte = pos_ >> 3;
+      if (byte + 8 <= in_.size()) {
+        const int shift = static_cast<int>(pos_ & 7);
+        const uint64_t word = Load64(byte) << shift;
+        // The shift fills the low bits with zeros, so a set bit is one of the 64 - shift read.
+        const int run = word != 0 ? std::countl_zero(word) : 64 - shift;
+        zeros += run;
+        if (zeros > max_zeros) break;
+        pos_ += static_cast<size_t>(run);
+        if (word != 0) {
+          ++pos_;
+          return zeros;
+        }
+        continue;
+      }
+      if (ReadBit()) return zeros;
+      if (!ok() || ++zeros > max_zeros) break;
+    }
+    MarkBad();
+    return -1;
   }
 
   // Bytes consumed so far, counting a partly read byte as whole.
@@ -97,6 +142,14 @@ class BitReader {
   bool ok() const { return !bad_; }
 
  private:
+  // Eight bytes from `byte` as a big-endian word. REQUIRES: byte + 8 <= in_.size().
+  uint64_t Load64(size_t byte) const {
+    uint64_t word;
+    std::memcpy(&word, in_.data() + byte, 8);
+    if constexpr (std::endian::native == std::endian::little) word = __builtin_bswap64(word);
+    return word;
+  }
+
   std::string_view in_;
   size_t pos_ = 0;
   bool bad_ = false;

@@ -557,6 +557,22 @@ class ChunkListIterator : public SampleIterator {
   }
   Sample At() const override { return samples_[pos_]; }
   Status status() const override { return status_; }
+  bool AppendUntil(int64_t maxt, std::vector<Sample>& out) override {
+    const int64_t limit = std::min(maxt, maxt_);
+    while (true) {
+      const auto begin = samples_.begin() + static_cast<ptrdiff_t>(pos_);
+      const auto end = samples_.back().t <= limit
+                           ? samples_.end()
+                           : std::upper_bound(begin, samples_.end(), limit,
+                                              [](int64_t x, const Sample& s) { return x < s.t; });
+      out.insert(out.end(), begin, end);
+      pos_ = static_cast<size_t>(end - samples_.begin());
+      if (pos_ < samples_.size()) return Check();
+      while (pos_ >= samples_.size()) {
+        if (!LoadNext()) return false;
+      }
+    }
+  }
 
  private:
   bool LoadNext() {
@@ -670,12 +686,13 @@ class BlockQuerier : public Querier {
 
  private:
   Status Corrupt() const { return Internal(block_->dir() + "/index: corrupt series entry"); }
-  // Whether a sample lies in [mint, maxt]; only chunks straddling a bound are decoded (a
+  // Whether a sample lies in [mint, maxt]; only a chunk spanning the whole range is decoded (a
   // corrupt one counts as overlapping, so its error surfaces when read).
   bool Overlaps(const std::vector<ChunkMeta>& chunks) const {
     for (const auto& m : chunks) {
       if (m.max_t < mint_ || m.min_t > maxt_) continue;
-      if (m.min_t >= mint_ && m.max_t <= maxt_) return true;
+      // min_t and max_t are the first and last samples' times: one in range settles it.
+      if (m.min_t >= mint_ || m.max_t <= maxt_) return true;
       auto samples = block_->impl_->ReadChunk(m);
       if (!samples.ok()) return true;
       for (const auto& s : samples.value()) {

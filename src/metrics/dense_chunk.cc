@@ -139,19 +139,36 @@ std::vector<int64_t> ReadInts(BitReader& r, size_t count) {
     const int64_t min = UnZigZag(ReadUvarint(r));
     const int width = static_cast<int>(r.ReadBits(8));
     if (width > 64) r.MarkBad();
+    if (width == 0 && r.ok()) {
+      out.assign(count, min);
+      return out;
+    }
     for (size_t i = 0; i < count && r.ok(); ++i) out.push_back(WrapAdd(min, r.ReadBits(width)));
     return out;
   }
   const int k = static_cast<int>(r.ReadBits(8));
   if (kind != kIntExpGolomb || k > 63) r.MarkBad();
   for (size_t i = 0; i < count && r.ok(); ++i) {
-    int nb = 0;
-    while (!r.ReadBit() && r.ok()) {
-      if (++nb > 64) {
-        r.MarkBad();
-        return out;
+    // Fast path: the whole code (nb zeros, a 1, nb - 1 bits of q, k low bits) within one peek.
+    uint64_t word;
+    if (r.Peek(word) && word != 0) {
+      const int zeros = std::countl_zero(word);
+      const int total = (zeros == 0 ? 1 : 2 * zeros) + k;
+      if (total <= 57) {
+        uint64_t rest = word << (zeros + 1);
+        uint64_t q = static_cast<uint64_t>(zeros);  // 0 and 1 encode themselves.
+        if (zeros > 1) {
+          q = (uint64_t{1} << (zeros - 1)) | (rest >> (64 - (zeros - 1)));
+          rest <<= zeros - 1;
+        }
+        const uint64_t low = k == 0 ? 0 : rest >> (64 - k);
+        out.push_back(UnZigZag((q << k) | low));
+        r.Skip(total);
+        continue;
       }
     }
+    const int nb = r.ReadZeroRun(64);
+    if (nb < 0) return out;
     uint64_t q = nb == 0 ? 0 : 1;
     if (nb > 1) q = (q << (nb - 1)) | r.ReadBits(nb - 1);
     if (k > 0 && nb > 0 && (q >> (64 - k)) != 0) r.MarkBad();  // Would lose high bits.

@@ -62,6 +62,18 @@ class SampleIterator {
   virtual Sample At() const = 0;
   // Not OK when the data was found corrupt or unreadable.
   virtual Status status() const = 0;
+  // Appends the current sample and the ones after it with timestamp <= maxt to `out`, moving
+  // past them: the same samples as an At()/Next() loop, without a virtual call per sample.
+  // True when it stopped at a sample newer than maxt (now current); false at the end or on
+  // error (see status()). REQUIRES: the last Next() or Seek() returned true.
+  virtual bool AppendUntil(int64_t maxt, std::vector<Sample>& out) {
+    do {
+      const Sample s = At();
+      if (s.t > maxt) return true;
+      out.push_back(s);
+    } while (Next());
+    return false;
+  }
 };
 
 class Series {

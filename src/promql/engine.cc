@@ -4,6 +4,7 @@
 #include <climits>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include "promql/eval_internal.h"
 #include "promql/parser.h"
@@ -108,28 +109,18 @@ Result<const std::vector<std::unique_ptr<metrics::Series>>*> Evaluator::SelectSe
   return &pos->second;
 }
 
-Status Evaluator::ReadRange(const metrics::Series& series, int64_t mint, int64_t maxt,
-                            SampleBuffer& out) {
+Status ReadSeriesRange(const metrics::Series& series, int64_t mint, int64_t maxt,
+                       SampleBuffer& out) {
   out.clear();
   if (maxt <= mint) return Status::Ok();
   auto it = series.Iterator();
   if (it->Seek(mint + 1)) {
-    // This loop runs once per sample a query reads: keep its cursor in locals.
-    Sample* dst = out.Reserve(64);
-    size_t cap = out.capacity();
-    size_t n = 0;
-    do {
-      const Sample s = it->At();
-      if (s.t > maxt) break;
-      if (IsStaleNaN(s.v)) continue;
-      if (n == cap) {
-        out.set_size(n);
-        dst = out.Reserve(cap * 2);
-        cap = out.capacity();
-      }
-      dst[n++] = s;
-    } while (it->Next());
-    out.set_size(n);
+    std::vector<Sample>& v = out.vec();
+    it->AppendUntil(maxt, v);
+    // Stale markers end a series for lookback; a range function ignores them.
+    const auto stale = [](const Sample& s) { return IsStaleNaN(s.v); };
+    auto first = std::find_if(v.begin(), v.end(), stale);
+    if (first != v.end()) v.erase(std::remove_if(first, v.end(), stale), v.end());
   }
   return it->status();
 }
@@ -588,6 +579,9 @@ QueryResult Engine::Impl::Run(const EngineOptions& options, std::string_view que
   eo.deadline = deadline;
   eo.canceled = ctx.canceled;
   eo.query = query;
+  eo.parallelism = options.parallelism > 0
+                       ? options.parallelism
+                       : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   eval::Evaluator ev(*querier.value(), eo);
   const eval::StepRange r{start, end, range ? step : 1};
   auto value = ev.Eval(expr, r);

@@ -27,6 +27,8 @@ struct EngineOptions {
   int64_t max_samples = 50'000'000;
   std::chrono::milliseconds timeout{std::chrono::minutes(2)};
   int max_concurrent = 20;
+  // Threads one query may use to read and transform large selections; 0: the number of cores.
+  int parallelism = 0;
 };
 
 // Prometheus's API error types, in its wording ("bad_data", "execution", ...).

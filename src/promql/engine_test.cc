@@ -469,6 +469,48 @@ TEST_F(EngineTest, MaxSamplesFailsWithPrometheusWording) {
   EXPECT_TRUE(enough.InstantQuery("sum(x)", kMin).ok());
 }
 
+TEST_F(EngineTest, ParallelReadingGivesTheSerialResultInTheSameOrder) {
+  // Enough series for the parallel path, with resets, gaps and stale markers among them.
+  for (int i = 0; i < 300; ++i) {
+    std::string job = "j";
+    job += std::to_string(i % 7);
+    const Labels l =
+        L({{"__name__", "req_total"}, {"job", job.c_str()}, {"i", std::to_string(i).c_str()}});
+    std::vector<double> v;
+    for (int k = 0; k < 40; ++k) v.push_back(k % (11 + i % 5) == 0 ? i % 3 : i + k * (i % 4));
+    Add(l, static_cast<int64_t>(i % 3) * kSec, 30 * kSec, v);
+    if (i % 9 == 0) AddStale(l, 40 * 30 * kSec + 1);
+  }
+  EngineOptions serial_opts;
+  serial_opts.parallelism = 1;
+  Engine serial(serial_opts, storage_, clock_);
+  EngineOptions parallel_opts;
+  parallel_opts.parallelism = 3;
+  Engine parallel(parallel_opts, storage_, clock_);
+  for (const char* q : {"rate(req_total[2m])", "sum by (job) (increase(req_total[5m]))",
+                        "max_over_time(req_total[1m])", "count(resets(req_total[10m]))"}) {
+    SCOPED_TRACE(q);
+    const std::string want = Show(serial.RangeQuery(q, 0, 20 * kMin, 30 * kSec), true);
+    EXPECT_NE(want.find('@'), std::string::npos);
+    EXPECT_EQ(Show(parallel.RangeQuery(q, 0, 20 * kMin, 30 * kSec), true), want);
+  }
+  // A limit hit half-way stops the parallel query with the same error.
+  serial_opts.max_samples = parallel_opts.max_samples = 2000;
+  Engine serial_small(serial_opts, storage_, clock_);
+  Engine parallel_small(parallel_opts, storage_, clock_);
+  const std::string err = Show(serial_small.RangeQuery("rate(req_total[5m])", 0, 20 * kMin, kMin));
+  EXPECT_EQ(err,
+            "error execution: query processing would load too many samples into memory in query "
+            "execution");
+  EXPECT_EQ(Show(parallel_small.RangeQuery("rate(req_total[5m])", 0, 20 * kMin, kMin)), err);
+  // So does a cancellation.
+  std::atomic<bool> canceled{true};
+  QueryContext ctx;
+  ctx.canceled = &canceled;
+  EXPECT_EQ(parallel.RangeQuery("sum(rate(req_total[5m]))", 0, 20 * kMin, kMin, ctx).error,
+            ErrorType::kCanceled);
+}
+
 // A clock that moves forward by a fixed step on every reading.
 class SteppingClock : public Clock {
  public:

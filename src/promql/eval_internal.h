@@ -207,30 +207,17 @@ class Annotations {
   std::unordered_set<std::string> seen_;
 };
 
-// A reusable sample buffer: clearing keeps its storage without re-initialising it, as buffers
-// that are refilled for every series of a query should.
+// A reusable sample buffer, refilled for every series of a query; clearing keeps its storage.
 class SampleBuffer {
  public:
-  void clear() { size_ = 0; }
-  void push_back(const Sample& s) {
-    if (size_ == data_.size()) data_.resize(std::max<size_t>(64, data_.size() * 2));
-    data_[size_++] = s;
-  }
-  size_t size() const { return size_; }
-  bool empty() const { return size_ == 0; }
-  std::span<const Sample> span() const { return {data_.data(), size_}; }
-  // Raw filling, for hot loops: room for at least `n` samples (the first size() kept), then
-  // set_size() once the samples are written.
-  Sample* Reserve(size_t n) {
-    if (n > data_.size()) data_.resize(std::max(n, data_.size() * 2));
-    return data_.data();
-  }
-  size_t capacity() const { return data_.size(); }
-  void set_size(size_t n) { size_ = n; }
+  void clear() { data_.clear(); }
+  size_t size() const { return data_.size(); }
+  bool empty() const { return data_.empty(); }
+  std::span<const Sample> span() const { return data_; }
+  std::vector<Sample>& vec() { return data_; }
 
  private:
   std::vector<Sample> data_;
-  size_t size_ = 0;
 };
 
 // One window of a range-vector function: samples all[lo, hi) of a series.
@@ -251,6 +238,16 @@ struct RangeWindow {
   std::span<const Sample> window() const { return all.subspan(lo, hi - lo); }
 };
 
+// Selections of at least this many series are read on Options::parallelism threads.
+inline constexpr size_t kParallelMinSeries = 64;
+// How many series the reading threads may run ahead of the one evaluating.
+inline constexpr size_t kParallelWindow = 256;
+
+// Replaces the contents of `out` with the non-stale samples of one series, t in (mint, maxt].
+// Safe to call from several threads on different buffers.
+Status ReadSeriesRange(const metrics::Series& series, int64_t mint, int64_t maxt,
+                       SampleBuffer& out);
+
 // Hands each series of an evaluated value to `sink`; a scalar becomes one series without labels.
 Status StreamValue(const EvalValue& v, const StepRange& r, const SeriesSink& sink);
 
@@ -265,6 +262,7 @@ class Evaluator {
     Timestamp deadline;
     const std::atomic<bool>* canceled = nullptr;
     std::string_view query;  // The query text, for annotation positions.
+    int parallelism = 1;     // Threads that read large selections.
   };
 
   Evaluator(metrics::Querier& querier, Options options);
@@ -289,6 +287,7 @@ class Evaluator {
   // "line:col" of a byte offset in the query text.
   std::string Position(size_t pos) const;
   int64_t lookback_ms() const { return options_.lookback_ms; }
+  int parallelism() const { return options_.parallelism; }
   // The time of an @ modifier, if any.
   std::optional<int64_t> AtTime(const AtModifier& at) const;
 
@@ -311,8 +310,9 @@ class Evaluator {
   // sample timestamps in seconds (for timestamp()).
   Status StreamVectorSelector(const VectorSelector& vs, const StepRange& r, bool timestamps,
                               const SeriesSink& sink);
-  // Replaces the contents of `out` with the non-stale samples of one series, t in (mint, maxt].
-  Status ReadRange(const metrics::Series& series, int64_t mint, int64_t maxt, SampleBuffer& out);
+  Status ReadRange(const metrics::Series& series, int64_t mint, int64_t maxt, SampleBuffer& out) {
+    return ReadSeriesRange(series, mint, maxt, out);
+  }
 
  private:
   Result<EvalValue> EvalNode(const Expr& e, const StepRange& r);

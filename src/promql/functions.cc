@@ -11,6 +11,7 @@
 
 #include "metrics/matcher.h"
 #include "promql/eval_internal.h"
+#include "promql/ordered_parallel.h"
 
 namespace platops::promql::eval {
 namespace {
@@ -459,13 +460,11 @@ Status RunRangeFunction(
   params.arg0 = scalars.size() > 0 ? scalars[0].data() : nullptr;
   params.arg1 = scalars.size() > 1 ? scalars[1].data() : nullptr;
   const bool counter_info = name == "rate" || name == "increase";
-  SampleBuffer buf;
   std::vector<Sample> out(steps);  // One point per step at most; filled anew for each series.
   bool any_output = false;
 
-  auto process = [&](const Labels& labels, std::span<const Sample> all) -> Status {
-    if (all.empty()) return Status::Ok();
-    const int64_t count = info->slide(all, params, out.data());
+  // The part of a series' evaluation after the slide: errors, annotations, output.
+  auto finish = [&](const Labels& labels, int64_t count, const std::vector<Sample>& out) -> Status {
     if (count < 0) {
       const int64_t error = -count;
       // double_exponential_smoothing's factors, reported at the first step that used them.
@@ -504,16 +503,40 @@ Status RunRangeFunction(
     ev.set_current_samples(ev.current_samples() - static_cast<int64_t>(points.size()));
     return st;
   };
+  auto process = [&](const Labels& labels, std::span<const Sample> all) -> Status {
+    if (all.empty()) return Status::Ok();
+    return finish(labels, info->slide(all, params, out.data()), out);
+  };
 
   if (selected != nullptr) {
-    for (const auto& s : *selected) {
-      PLATOPS_RETURN_IF_ERROR(ev.CheckInterrupt());
-      PLATOPS_RETURN_IF_ERROR(ev.ReadRange(*s, read_lo, read_hi, buf));
-      PLATOPS_RETURN_IF_ERROR(ev.AddSamples(static_cast<int64_t>(buf.size())));
-      Status st = process(s->labels(), buf.span());
-      ev.set_current_samples(ev.current_samples() - static_cast<int64_t>(buf.size()));
-      PLATOPS_RETURN_IF_ERROR(st);
-    }
+    // Series are read and slid on worker threads, and finished here in selection order.
+    struct Slot {
+      Status status;
+      size_t raw = 0;     // Samples read.
+      int64_t count = 0;  // The slide's result.
+      std::vector<Sample> points;
+    };
+    const int threads = selected->size() >= kParallelMinSeries ? ev.parallelism() : 1;
+    std::vector<SampleBuffer> bufs(static_cast<size_t>(std::max(threads, 1)));
+    PLATOPS_RETURN_IF_ERROR(OrderedParallel<Slot>(
+        selected->size(), threads, kParallelWindow,
+        [&](size_t i, Slot& slot, int worker) {
+          SampleBuffer& b = bufs[static_cast<size_t>(worker)];
+          slot.status = ReadSeriesRange(*(*selected)[i], read_lo, read_hi, b);
+          slot.raw = b.size();
+          slot.count = 0;
+          if (!slot.status.ok() || b.empty()) return;
+          if (slot.points.size() < steps) slot.points.resize(steps);
+          slot.count = info->slide(b.span(), params, slot.points.data());
+        },
+        [&](size_t i, Slot& slot) -> Status {
+          PLATOPS_RETURN_IF_ERROR(ev.CheckInterrupt());
+          PLATOPS_RETURN_IF_ERROR(slot.status);
+          PLATOPS_RETURN_IF_ERROR(ev.AddSamples(static_cast<int64_t>(slot.raw)));
+          Status st = finish((*selected)[i]->labels(), slot.count, slot.points);
+          ev.set_current_samples(ev.current_samples() - static_cast<int64_t>(slot.raw));
+          return st;
+        }));
   } else {
     for (const auto& s : inner) {
       PLATOPS_RETURN_IF_ERROR(ev.CheckInterrupt());
