@@ -1,12 +1,19 @@
-// The metrics store without HTTP: appends through Db's Appender (WAL included) and the memory a
-// head series costs. Run: build-bench/bench/platops_bench --benchmark_filter=Tsdb
+// The metrics store without HTTP: appends through Db's Appender (WAL included), the memory a
+// head series costs, and restarts (head snapshot and full WAL replay).
+// Run: build-bench/bench/platops_bench --benchmark_filter=Tsdb
 #include <benchmark/benchmark.h>
 
 #include <stdlib.h>
+#include <sys/resource.h>
 
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <string>
+#include <utility>
 
 #include "metrics/db.h"
 
@@ -104,7 +111,8 @@ void BM_TsdbHeadMemoryPerSeries(benchmark::State& state) {
 BENCHMARK(BM_TsdbHeadMemoryPerSeries)->Arg(200'000)->Iterations(1)->Unit(benchmark::kSecond);
 
 // WAL replay: reopening a store whose head holds state.range(0) series x 240 samples (2 h at
-// 30 s), appended 2,000 series per commit. Reports replayed samples per second.
+// 30 s), appended 2,000 series per commit, without head snapshots. Reports replayed samples per
+// wall-clock second (replay runs on worker threads too).
 void BM_TsdbWalReplay(benchmark::State& state) {
   BenchDir dir;
   const auto series = NodeLikeSeries(static_cast<int>(state.range(0)));
@@ -112,6 +120,7 @@ void BM_TsdbWalReplay(benchmark::State& state) {
   {
     DbOptions o;
     o.wal_sync = false;
+    o.snapshot_on_close = false;
     auto db = Db::Open(dir.path(), o).value();
     std::vector<SeriesRef> refs(series.size(), 0);
     int64_t t = 1'700'000'000'000;
@@ -130,6 +139,7 @@ void BM_TsdbWalReplay(benchmark::State& state) {
   for (auto _ : state) {
     DbOptions o;
     o.wal_sync = false;
+    o.snapshot_on_close = false;
     auto db = Db::Open(dir.path(), o).value();
     replayed = db->open_report().replayed_samples;
     state.PauseTiming();
@@ -140,7 +150,178 @@ void BM_TsdbWalReplay(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(replayed));
   state.counters["samples"] = static_cast<double>(replayed);
 }
-BENCHMARK(BM_TsdbWalReplay)->Arg(20'000)->Iterations(2)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_TsdbWalReplay)
+    ->Arg(20'000)
+    ->Iterations(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+double ProcessCpuSeconds() {
+  rusage u;
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+uint64_t Mix(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  return x ^ (x >> 33);
+}
+
+uint64_t DirBytes(const std::string& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir, ec)) {
+    if (e.is_regular_file(ec)) total += e.file_size(ec);
+  }
+  return total;
+}
+
+// A store whose WAL holds `series` node_cpu_seconds_total-like series x `points` scrapes: 15 s
+// apart, each commit of 2,000 series (one target's scrape) stamped with the same time +-2 ms
+// jitter; values are counters in hundredths (idle ~13/s, steal constant, the rest 0-2/s, each
+// step jittered), as node_exporter reports them. Built once per process, for both restart
+// benchmarks; its setup Close leaves a head snapshot.
+struct RestartFixture {
+  BenchDir dir;
+  uint64_t samples = 0;
+  uint64_t wal_bytes = 0;
+};
+
+RestartFixture& Fixture(int series_count, int points) {
+  static std::map<std::pair<int, int>, std::unique_ptr<RestartFixture>> fixtures;
+  auto& slot = fixtures[{series_count, points}];
+  if (slot != nullptr) return *slot;
+  slot = std::make_unique<RestartFixture>();
+  const auto start = std::chrono::steady_clock::now();
+  DbOptions o;
+  o.wal_sync = false;
+  auto db = Db::Open(slot->dir.path(), o).value();
+  const auto series = NodeLikeSeries(series_count);
+  std::vector<SeriesRef> refs(series.size(), 0);
+  std::vector<int64_t> cents(series.size());
+  std::vector<int64_t> rate(series.size());
+  for (size_t j = 0; j < series.size(); ++j) {
+    cents[j] = static_cast<int64_t>(Mix(j) % 100'000'000);
+    const size_t mode = j % 8;  // NodeLikeSeries: 0 idle, 6 steal.
+    rate[j] = mode == 0 ? 1300 : mode == 6 ? 0 : static_cast<int64_t>(Mix(j + 7) % 200);
+  }
+  const int64_t t0 = 1'700'000'000'000;
+  for (int k = 0; k < points; ++k) {
+    for (size_t i = 0; i < series.size(); i += 2000) {
+      const uint64_t jitter = Mix(static_cast<uint64_t>(k) * 1'000'003 + i) % 5;
+      const int64_t t = t0 + int64_t{k} * 15'000 + static_cast<int64_t>(jitter) - 2;
+      auto app = db->NewAppender();
+      for (size_t j = i; j < std::min(series.size(), i + 2000); ++j) {
+        if (rate[j] > 0) cents[j] += rate[j] + static_cast<int64_t>(Mix(j * 31 + k) % 50);
+        app->Append(refs[j], series[j], t, static_cast<double>(cents[j]) / 100);
+      }
+      (void)app->Commit();
+    }
+  }
+  slot->samples = static_cast<uint64_t>(series_count) * static_cast<uint64_t>(points);
+  slot->wal_bytes = DirBytes(slot->dir.path() + "/wal");
+  (void)db->Close();
+  std::fprintf(stderr, "restart fixture %d x %d: %.1f s to build, WAL %.2f GB\n", series_count,
+               points,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+               static_cast<double>(slot->wal_bytes) / 1e9);
+  return *slot;
+}
+
+// Restart after a clean Close: Open loads the head snapshot and replays only the WAL after it.
+// The Close between iterations (untimed) writes the next snapshot; close_s reports it.
+void BM_TsdbRestartClean(benchmark::State& state) {
+  RestartFixture& f = Fixture(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)));
+  DbOptions o;
+  o.wal_sync = false;
+  if (!std::filesystem::exists(f.dir.path() + "/head.snapshot")) {
+    (void)Db::Open(f.dir.path(), o).value()->Close();  // Writes one.
+  }
+  double seconds = 0;
+  double cpu = 0;
+  double close_seconds = 0;
+  uint64_t samples = 0;
+  uint64_t snapshot_bytes = 0;
+  for (auto _ : state) {
+    const double cpu_start = ProcessCpuSeconds();
+    const auto start = std::chrono::steady_clock::now();
+    auto db = Db::Open(f.dir.path(), o).value();
+    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    cpu = ProcessCpuSeconds() - cpu_start;
+    state.PauseTiming();
+    const DbOpenReport& r = db->open_report();
+    samples = r.snapshot.samples + r.replayed_samples;
+    snapshot_bytes = r.snapshot.bytes;
+    if (!r.snapshot_loaded || samples != f.samples) {
+      state.SkipWithError("the clean restart did not load every sample from the snapshot");
+    }
+    const auto close_start = std::chrono::steady_clock::now();
+    (void)db->Close();
+    close_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - close_start).count();
+    db.reset();
+    state.ResumeTiming();
+  }
+  state.counters["samples"] = static_cast<double>(samples);
+  state.counters["open_s"] = seconds;
+  state.counters["cpu_s"] = cpu;
+  state.counters["samples_per_s"] = static_cast<double>(samples) / seconds;
+  state.counters["close_s"] = close_seconds;
+  state.counters["snapshot_GB"] = static_cast<double>(snapshot_bytes) / 1e9;
+}
+BENCHMARK(BM_TsdbRestartClean)
+    ->Args({1'000'000, 480})
+    ->Iterations(1)
+    ->Repetitions(3)
+    ->UseRealTime()
+    ->Unit(benchmark::kSecond);
+
+// Restart after a crash: no head snapshot, Open replays the whole WAL (state.range(2) workers).
+// Reports samples per wall second and the process CPU seconds the Open used (workers included).
+void BM_TsdbRestartCrash(benchmark::State& state) {
+  RestartFixture& f = Fixture(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)));
+  const std::string snapshot = f.dir.path() + "/head.snapshot";
+  double seconds = 0;
+  double cpu = 0;
+  uint64_t replayed = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::filesystem::remove(snapshot);
+    DbOptions o;
+    o.wal_sync = false;
+    o.snapshot_on_close = false;
+    o.replay_workers = static_cast<int>(state.range(2));
+    state.ResumeTiming();
+    const double cpu_start = ProcessCpuSeconds();
+    const auto start = std::chrono::steady_clock::now();
+    auto db = Db::Open(f.dir.path(), o).value();
+    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    cpu = ProcessCpuSeconds() - cpu_start;
+    replayed = db->open_report().replayed_samples;
+    state.PauseTiming();
+    if (db->open_report().snapshot_loaded || replayed != f.samples) {
+      state.SkipWithError("the crash path did not replay every sample from the WAL");
+    }
+    (void)db->Close();
+    db.reset();
+    state.ResumeTiming();
+  }
+  state.counters["samples"] = static_cast<double>(replayed);
+  state.counters["open_s"] = seconds;
+  state.counters["cpu_s"] = cpu;
+  state.counters["samples_per_s"] = static_cast<double>(replayed) / seconds;
+  state.counters["wal_GB"] = static_cast<double>(f.wal_bytes) / 1e9;
+}
+BENCHMARK(BM_TsdbRestartCrash)
+    ->Args({1'000'000, 480, 2})
+    ->Iterations(1)
+    ->Repetitions(3)
+    ->UseRealTime()
+    ->Unit(benchmark::kSecond);
 
 }  // namespace
 }  // namespace platops::metrics

@@ -10,10 +10,10 @@
 #include <filesystem>
 #include <limits>
 #include <set>
-#include <unordered_map>
 
 #include <spdlog/spdlog.h>
 #include "base/metrics_registry.h"
+#include "metrics/head_replayer.h"
 #include "metrics/wal_records.h"
 
 namespace platops::metrics {
@@ -23,6 +23,23 @@ namespace fs = std::filesystem;
 
 constexpr int64_t kMinT = std::numeric_limits<int64_t>::min();
 constexpr int64_t kMaxT = std::numeric_limits<int64_t>::max();
+constexpr std::string_view kSnapshotFile = "head.snapshot";
+
+HeadOptions HeadOptionsOf(const DbOptions& options) {
+  HeadOptions h = options.head;
+  h.chunk_range_ms = options.block_range_ms;
+  return h;
+}
+
+Status SyncDirectory(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Internal("open " + dir + ": " + std::strerror(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) return Internal("fsync " + dir + ": " + std::strerror(err));
+  return Status::Ok();
+}
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
@@ -180,7 +197,7 @@ class DbAppender : public Appender {
   AppendError Append(SeriesRef& ref, const Labels& labels, int64_t t, double v) override {
     bool created = false;
     Head::SeriesHandle handle;
-    AppendError err = db_.head_.Prepare(labels, ref, t, v, created, handle);
+    AppendError err = db_.head_->Prepare(labels, ref, t, v, created, handle);
     if (err != AppendError::kNone) {
       db_.rejected_[static_cast<int>(err)].fetch_add(1, std::memory_order_relaxed);
       return err;
@@ -193,8 +210,9 @@ class DbAppender : public Appender {
   }
 
   Status Commit() override {
+    std::shared_lock gate(db_.commit_mu_);
     if (db_.closed_.load()) {
-      for (auto h : handles_) db_.head_.Unpin(h);
+      for (auto h : handles_) db_.head_->Unpin(h);
       handles_.clear();
       series_.clear();
       samples_.clear();
@@ -215,7 +233,7 @@ class DbAppender : public Appender {
                       : Status::Ok();
     series_.clear();
     if (!st.ok()) {
-      for (auto h : handles_) db_.head_.Unpin(h);
+      for (auto h : handles_) db_.head_->Unpin(h);
       handles_.clear();
       samples_.clear();
       return Unavailable("writing the metrics WAL: " + st.message());
@@ -223,7 +241,7 @@ class DbAppender : public Appender {
     uint64_t appended = 0;
     for (size_t i = 0; i < samples_.size(); ++i) {
       const auto& s = samples_[i];
-      AppendError err = db_.head_.AppendPinned(handles_[i], s.t, s.v);
+      AppendError err = db_.head_->AppendPinned(handles_[i], s.t, s.v);
       if (err == AppendError::kNone) {
         ++appended;
       } else {
@@ -238,6 +256,7 @@ class DbAppender : public Appender {
   }
 
   void Rollback() override {
+    std::shared_lock gate(db_.commit_mu_);
     // Series already exist in the head, so their records must reach the WAL even without samples:
     // another appender may log samples for them.
     if (!series_.empty() && !db_.closed_.load()) {
@@ -245,7 +264,7 @@ class DbAppender : public Appender {
       Status st = db_.wal_->Log(std::string_view(series_buf_));
       if (!st.ok()) spdlog::warn("metrics WAL: logging series on rollback: {}", st.message());
     }
-    for (auto h : handles_) db_.head_.Unpin(h);
+    for (auto h : handles_) db_.head_->Unpin(h);
     handles_.clear();
     series_.clear();
     samples_.clear();
@@ -265,11 +284,9 @@ class DbAppender : public Appender {
 // ---- Db ----
 
 Db::Db(std::string dir, DbOptions options)
-    : dir_(std::move(dir)), options_(options), head_([&] {
-        HeadOptions h = options.head;
-        h.chunk_range_ms = options.block_range_ms;
-        return h;
-      }()) {}
+    : dir_(std::move(dir)),
+      options_(options),
+      head_(std::make_unique<Head>(HeadOptionsOf(options))) {}
 
 Db::~Db() {
   (void)Close();
@@ -294,10 +311,19 @@ Result<std::unique_ptr<Db>> Db::Open(std::string dir, DbOptions options) {
   wal_options.sync = options.wal_sync;
   wal_options.segment_size = options.wal_segment_size;
   PLATOPS_ASSIGN_OR_RETURN(db->wal_, Wal::Open(db->dir_ + "/wal", wal_options));
-  PLATOPS_RETURN_IF_ERROR(db->Replay());
+  PLATOPS_ASSIGN_OR_RETURN(int from_segment, db->LoadSnapshot());
+  PLATOPS_RETURN_IF_ERROR(db->Replay(from_segment));
   // A first boundary: everything replayed lies in the segments before this cut.
   PLATOPS_ASSIGN_OR_RETURN(int cut, db->wal_->Cut());
   db->boundaries_.push_back({cut, db->max_logged_t_.load()});
+  if (db->open_report_.snapshot_loaded) {
+    // Consumed: the WAL moves on from here, so an Open after a crash must replay all of it.
+    const std::string path = db->SnapshotPath();
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return Internal("remove " + path + ": " + std::strerror(errno));
+    }
+    PLATOPS_RETURN_IF_ERROR(SyncDirectory(db->dir_));
+  }
   db->open_report_.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - start);
   return db;
@@ -351,67 +377,86 @@ Status Db::Load() {
   }
   std::sort(blocks_.begin(), blocks_.end(),
             [](const auto& a, const auto& b) { return a->meta().min_time < b->meta().min_time; });
-  if (!blocks_.empty()) head_.set_min_valid_time(blocks_.back()->meta().max_time);
+  if (!blocks_.empty()) head_->set_min_valid_time(blocks_.back()->meta().max_time);
   return Status::Ok();
 }
 
-Status Db::Replay() {
-  std::vector<WalSeries> series;
-  std::vector<WalSample> samples;
-  // Samples whose series record comes later in the log (two appenders racing): kept until it does.
-  std::unordered_map<SeriesRef, std::vector<WalSample>> parked;
-  uint64_t replayed = 0;
-  uint64_t skipped = 0;
-  int64_t max_t = kMinT;
-  auto apply = [&](const WalSample& s) {
-    AppendError err = head_.Append(s.ref, s.t, s.v);
-    if (err == AppendError::kNone) {
-      ++replayed;
-      max_t = std::max(max_t, s.t);
-    } else if (err == AppendError::kInvalidLabels) {
-      parked[s.ref].push_back(s);
-    } else {
-      ++skipped;
-    }
-  };
-  auto report = wal_->Replay([&](std::string_view record) -> Status {
-    auto type = GetWalRecordType(record);
-    if (!type.ok()) {
-      ++skipped;
-      return Status::Ok();
-    }
-    if (type.value() == WalRecordType::kSeries) {
-      if (!DecodeSeriesRecordInto(record, series).ok()) {
-        ++skipped;
+std::string Db::SnapshotPath() const { return dir_ + "/" + std::string(kSnapshotFile); }
+
+Result<int> Db::LoadSnapshot() {
+  const std::string path = SnapshotPath();
+  std::error_code ec;
+  if (fs::remove(path + ".tmp", ec)) {
+    open_report_.removed.push_back(std::string(kSnapshotFile) + ".tmp: unfinished snapshot");
+  }
+  if (!fs::exists(path, ec)) return 0;
+  const auto start = std::chrono::steady_clock::now();
+  auto loaded = LoadHeadSnapshot(path, *head_);
+  open_report_.snapshot_duration = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
+  if (!loaded.ok()) {
+    if (loaded.status().code() == StatusCode::kNotFound) return 0;
+    // Whatever went wrong, the WAL still holds everything: start over from it.
+    head_ = std::make_unique<Head>(HeadOptionsOf(options_));
+    if (!blocks_.empty()) head_->set_min_valid_time(blocks_.back()->meta().max_time);
+    open_report_.snapshot_dropped = loaded.status().message();
+    spdlog::warn("metrics store: head snapshot set aside in dropped/, replaying the whole WAL: {}",
+                 loaded.status().message());
+    fs::create_directories(dir_ + "/dropped", ec);
+    fs::rename(path, dir_ + "/dropped/" + std::string(kSnapshotFile), ec);
+    if (ec) fs::remove(path, ec);
+    if (ec) return Internal("remove the damaged " + path + ": " + ec.message());
+    return 0;
+  }
+  const HeadSnapshotMeta& meta = loaded.value().meta;
+  head_->set_min_valid_time(std::max(head_->min_valid_time(), meta.min_valid_time));
+  AtomicMax(max_logged_t_, meta.max_logged_t);
+  open_report_.snapshot_loaded = true;
+  open_report_.snapshot = loaded.value().stats;
+  return meta.wal_segment;
+}
+
+Status Db::WriteSnapshot() {
+  // Every record logged so far lands in a segment below `segment`.
+  PLATOPS_ASSIGN_OR_RETURN(int segment, wal_->Cut());
+  const HeadSnapshotMeta meta{.wal_segment = segment,
+                              .min_valid_time = head_->min_valid_time(),
+                              .max_logged_t = max_logged_t_.load(),
+                              .next_ref = head_->last_ref() + 1};
+  const auto start = std::chrono::steady_clock::now();
+  auto written = WriteHeadSnapshot(*head_, meta, SnapshotPath());
+  if (!written.ok()) {
+    spdlog::warn("metrics store: writing the head snapshot: {}", written.status().message());
+    return written.status();
+  }
+  spdlog::info("metrics store: head snapshot of {} series, {} samples, {} bytes in {} ms",
+               written.value().series, written.value().samples, written.value().bytes,
+               std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - start)
+                   .count());
+  return Status::Ok();
+}
+
+Status Db::Replay(int from_segment) {
+  const auto start = std::chrono::steady_clock::now();
+  HeadReplayer replayer(*head_, HeadReplayOptions{.workers = options_.replay_workers});
+  auto report = wal_->Replay(
+      [&replayer](std::string_view record) -> Status {
+        replayer.Apply(record);
         return Status::Ok();
-      }
-      for (const auto& s : series) {
-        head_.CreateWithRef(s.ref, s.labels);
-        auto it = parked.find(s.ref);
-        if (it != parked.end()) {
-          auto waiting = std::move(it->second);
-          parked.erase(it);
-          for (const auto& w : waiting) apply(w);
-        }
-      }
-    } else if (type.value() == WalRecordType::kSamples) {
-      if (!DecodeSamplesRecordInto(record, samples).ok()) {
-        ++skipped;
-        return Status::Ok();
-      }
-      for (const auto& s : samples) apply(s);
-    }
-    return Status::Ok();
-  });
+      },
+      from_segment);
+  const HeadReplayTotals totals = replayer.Finish();
+  open_report_.replay_duration = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
   if (!report.ok()) return report.status();
-  for (const auto& [ref, list] : parked) skipped += list.size();
   open_report_.wal = std::move(report).value();
-  open_report_.replayed_samples = replayed;
-  open_report_.replay_skipped_samples = skipped;
-  AtomicMax(max_logged_t_, max_t);
+  open_report_.replayed_samples = totals.replayed;
+  open_report_.replay_skipped_samples = totals.skipped + totals.undecodable_records;
+  AtomicMax(max_logged_t_, totals.max_t);
   for (const auto& d : open_report_.wal.dropped) {
     spdlog::warn("metrics WAL: dropped {} bytes of {} at offset {}: {}", d.bytes, d.file, d.offset,
-            d.reason);
+                 d.reason);
   }
   return Status::Ok();
 }
@@ -431,7 +476,7 @@ Result<std::unique_ptr<Querier>> Db::NewQuerier(int64_t mint, int64_t maxt) {
       }
     }
   }
-  parts.push_back(head_.NewQuerier(mint, maxt));
+  parts.push_back(head_->NewQuerier(mint, maxt));
   if (parts.size() == 1) return std::move(parts.front());
   return std::unique_ptr<Querier>(std::make_unique<DbQuerier>(std::move(parts)));
 }
@@ -481,7 +526,7 @@ Result<std::shared_ptr<Block>> Db::WriteBlock(const std::vector<std::shared_ptr<
   if (sources.empty()) {
     // From the head: whole chunks of the range, decoded and re-encoded densely.
     std::vector<Sample> samples;
-    for (const auto& sc : head_.CollectRange(mint, maxt)) {
+    for (const auto& sc : head_->CollectRange(mint, maxt)) {
       samples.clear();
       for (const auto& c : sc.chunks) {
         XorIterator it(c.bytes);
@@ -529,19 +574,19 @@ Result<std::shared_ptr<Block>> Db::WriteBlock(const std::vector<std::shared_ptr<
 Status Db::CutHeadBlocks() {
   const int64_t range = options_.block_range_ms;
   while (true) {
-    HeadStats st = head_.Stats();
+    HeadStats st = head_->Stats();
     if (st.min_time > st.max_time || st.max_time - st.min_time <= range * 3 / 2) return Status::Ok();
     const int64_t mint = FloorDiv(st.min_time, range) * range;
     const int64_t maxt = mint + range;
     // From here on the head refuses samples for the range being written.
-    head_.set_min_valid_time(std::max(head_.min_valid_time(), maxt));
+    head_->set_min_valid_time(std::max(head_->min_valid_time(), maxt));
     auto block = WriteBlock({}, mint, maxt);
     if (!block.ok()) {
       compaction_failures_.fetch_add(1);
       return block.status();
     }
     AddBlock(std::move(block).value());
-    head_.Truncate(maxt);
+    head_->Truncate(maxt);
     compactions_.fetch_add(1);
   }
 }
@@ -582,7 +627,7 @@ Status Db::CompactBlocks() {
 Status Db::ApplyRetention() {
   auto blocks = Blocks();
   if (blocks.empty()) return Status::Ok();
-  HeadStats hs = head_.Stats();
+  HeadStats hs = head_->Stats();
   int64_t newest = std::max(blocks.back()->meta().max_time, hs.max_time);
   std::vector<std::shared_ptr<Block>> remove;
   for (const auto& b : blocks) {
@@ -606,7 +651,7 @@ Status Db::TruncateWal() {
   if (boundaries_.empty() || boundaries_.back().segment != cut) {
     boundaries_.push_back({cut, max_logged_t_.load()});
   }
-  const int64_t in_blocks_before = head_.min_valid_time();
+  const int64_t in_blocks_before = head_->min_valid_time();
   // The newest cut whose older segments hold only samples already written to blocks.
   int upto = 0;
   size_t used = 0;
@@ -620,7 +665,7 @@ Status Db::TruncateWal() {
   // The checkpoint keeps the live series' records, which those segments held.
   std::vector<std::string> records;
   std::vector<WalSeries> batch;
-  head_.ForEachSeries([&](SeriesRef ref, const Labels& labels) {
+  head_->ForEachSeries([&](SeriesRef ref, const Labels& labels) {
     batch.push_back({ref, labels});
     if (batch.size() == 10'000) {
       records.push_back(EncodeSeriesRecord(batch));
@@ -674,12 +719,20 @@ Status Db::Close() {
   if (bg_thread_.joinable()) bg_thread_.join();
   std::lock_guard lock(maintain_mu_);
   if (closed_.exchange(true)) return Status::Ok();
-  return wal_ ? wal_->Close() : Status::Ok();
+  if (!wal_) return Status::Ok();
+  {
+    // Commits that passed their closed_ check finish first.
+    std::unique_lock gate(commit_mu_);
+  }
+  Status snapshot;
+  if (options_.snapshot_on_close) snapshot = WriteSnapshot();
+  Status wal = wal_->Close();
+  return wal.ok() ? snapshot : wal;
 }
 
 DbStats Db::Stats() const {
   DbStats st;
-  st.head = head_.Stats();
+  st.head = head_->Stats();
   auto blocks = Blocks();
   st.num_blocks = blocks.size();
   int64_t mint = st.head.min_time;
@@ -708,13 +761,13 @@ void Db::RegisterMetrics(MetricsRegistry& registry) {
   auto one = [](double v) { return Pairs{{{}, v}}; };
   // The gauges below scan the head once per scrape between them; Stats() is O(series).
   registry.Gauge("platops_tsdb_head_series", "Series held in the head.", {},
-                 [this, one] { return one(static_cast<double>(head_.Stats().num_series)); });
+                 [this, one] { return one(static_cast<double>(head_->Stats().num_series)); });
   registry.Gauge("platops_tsdb_head_series_created_total", "Series created in the head.", {},
-                 [this, one] { return one(static_cast<double>(head_.Stats().series_created)); },
+                 [this, one] { return one(static_cast<double>(head_->Stats().series_created)); },
                  true);
   registry.Gauge("platops_tsdb_head_series_removed_total",
                  "Series dropped from the head by garbage collection.", {},
-                 [this, one] { return one(static_cast<double>(head_.Stats().series_removed)); },
+                 [this, one] { return one(static_cast<double>(head_->Stats().series_removed)); },
                  true);
   registry.Gauge("platops_tsdb_head_samples_appended_total", "Samples appended.", {},
                  [this, one] { return one(static_cast<double>(samples_appended_.load())); }, true);

@@ -21,6 +21,7 @@
 #include "base/status.h"
 #include "metrics/block.h"
 #include "metrics/head.h"
+#include "metrics/head_snapshot.h"
 #include "metrics/storage.h"
 #include "metrics/wal.h"
 
@@ -40,6 +41,12 @@ struct DbOptions {
   bool wal_sync = true;
   uint64_t wal_segment_size = uint64_t{128} << 20;
   HeadOptions head;
+  // Threads that apply WAL samples at open, each owning half of the head's lock stripes; 0
+  // applies them on the opening thread.
+  int replay_workers = 2;
+  // Close writes the head to head.snapshot, so that the next Open loads it and replays only the
+  // WAL written after it (the snapshot is consumed: an Open after a crash replays the whole WAL).
+  bool snapshot_on_close = true;
   // How often the background thread runs Maintain.
   std::chrono::milliseconds maintain_interval{std::chrono::minutes(1)};
 };
@@ -51,6 +58,13 @@ struct DbOpenReport {
   uint64_t replay_skipped_samples = 0;  // Already in blocks or rejected again.
   std::vector<std::string> dropped_blocks;  // "<id>: <reason>", moved to dropped/.
   std::vector<std::string> removed;         // Leftovers removed: unfinished or superseded blocks.
+  // The head snapshot the last clean Close wrote: loaded (the WAL replay then starts at its
+  // segment), or why it was damaged (it is then moved to dropped/ and the whole WAL replayed).
+  bool snapshot_loaded = false;
+  HeadSnapshotStats snapshot;
+  std::string snapshot_dropped;
+  std::chrono::milliseconds snapshot_duration{0};  // Loading the snapshot.
+  std::chrono::milliseconds replay_duration{0};    // Replaying the WAL.
   std::chrono::milliseconds duration{0};
 };
 
@@ -87,12 +101,13 @@ class Db : public Storage {
   Status Maintain();
   // Runs Maintain every maintain_interval on a thread of its own until Close.
   void StartBackground();
-  // Stops the background thread, syncs and closes the WAL. Later appends fail.
+  // Stops the background thread, waits for commits in flight, writes the head snapshot (with
+  // snapshot_on_close and a healthy WAL), syncs and closes the WAL. Later appends fail.
   Status Close();
 
   const DbOpenReport& open_report() const { return open_report_; }
   DbStats Stats() const;
-  Head& head() { return head_; }
+  Head& head() { return *head_; }
   const Wal& wal() const { return *wal_; }
   // The current blocks, oldest first.
   std::vector<std::shared_ptr<Block>> Blocks() const;
@@ -103,7 +118,11 @@ class Db : public Storage {
   friend class DbAppender;
   Db(std::string dir, DbOptions options);
   Status Load();
-  Status Replay();
+  // Loads head.snapshot if there is one; returns the WAL segment to replay from (0: all).
+  Result<int> LoadSnapshot();
+  Status Replay(int from_segment);
+  Status WriteSnapshot();
+  std::string SnapshotPath() const;
   Status CutHeadBlocks();
   Status CompactBlocks();
   Status ApplyRetention();
@@ -117,7 +136,8 @@ class Db : public Storage {
   const std::string dir_;
   const DbOptions options_;
   int lock_fd_ = -1;  // flock on <dir>/LOCK: one process per store.
-  Head head_;
+  // Replaced only by Open, when a damaged snapshot left it partly loaded.
+  std::unique_ptr<Head> head_;
   std::unique_ptr<Wal> wal_;
   DbOpenReport open_report_;
 
@@ -146,6 +166,9 @@ class Db : public Storage {
   bool bg_stop_ = false;  // GUARDED_BY(bg_mu_)
   std::thread bg_thread_;
   std::atomic<bool> closed_{false};
+  // Commits (and rollbacks) hold it shared from their closed_ check to their last head append;
+  // Close takes it exclusively, so the snapshot sees every committed sample.
+  std::shared_mutex commit_mu_;
 };
 
 }  // namespace platops::metrics

@@ -1,9 +1,11 @@
 #include "metrics/head.h"
 
 #include <algorithm>
-#include <cstring>
+#include <array>
 #include <bit>
+#include <cstring>
 #include <limits>
+#include <new>
 #include <optional>
 
 #include "base/strings.h"
@@ -106,16 +108,18 @@ void Intersect(std::vector<SeriesRef>& into, const std::vector<SeriesRef>& other
 
 }  // namespace
 
-struct Head::MemSeries {
-  SeriesRef ref = 0;
-  uint64_t hash = 0;
-  std::string packed;  // Pack(labels).
-  std::vector<ChunkData> closed;
+// The fields an append touches come first, and the struct starts a cache line, so one append
+// reads two lines (which AppendBatch prefetches).
+struct alignas(64) Head::MemSeries {
   XorChunk open;
   int64_t open_min_t = 0;
   int64_t open_end = 0;  // The chunk range boundary the open chunk may not reach.
   int64_t max_t = std::numeric_limits<int64_t>::min();
   uint64_t last_bits = 0;
+  SeriesRef ref = 0;
+  std::vector<ChunkData> closed;
+  uint64_t hash = 0;
+  std::string packed;  // Pack(labels).
   // Appenders holding samples for this series not yet committed; Truncate keeps pinned series.
   std::atomic<uint32_t> pins{0};
 
@@ -243,8 +247,30 @@ struct Head::Stripe {
   mutable std::mutex hash_mu;
   HashIndex<MemSeries> by_hash;
 
-  ~Stripe() {
-    for (MemSeries* s : by_ref) delete s;
+  // The storage of the series in by_ref, GUARDED_BY(ref_mu). Slabs keep a stripe's series
+  // together in memory, in creation order, so that bulk appends walking a stripe in ref order
+  // read memory nearly in sequence; the places of removed series are reused.
+  static constexpr size_t kSlabSeries = 64;
+  std::vector<std::unique_ptr<MemSeries[]>> slabs;
+  size_t slab_used = kSlabSeries;
+  std::vector<MemSeries*> free_places;
+
+  MemSeries* Allocate() {
+    if (!free_places.empty()) {
+      MemSeries* s = free_places.back();
+      free_places.pop_back();
+      return s;
+    }
+    if (slab_used == kSlabSeries) {
+      slabs.push_back(std::make_unique<MemSeries[]>(kSlabSeries));
+      slab_used = 0;
+    }
+    return &slabs.back()[slab_used++];
+  }
+  void Release(MemSeries* s) {
+    s->~MemSeries();
+    new (s) MemSeries();
+    free_places.push_back(s);
   }
   template <typename Fn>
   void ForEach(const Fn& fn) const {
@@ -295,17 +321,18 @@ AppendError Head::Lookup(const Labels& labels, SeriesRef& ref, bool& created, Me
       return AppendError::kLimit;
     }
     ref = next_ref_.fetch_add(1);
-    auto* series = new MemSeries();
+    std::string packed = Pack(labels);
+    Stripe& rs = StripeOf(ref);
+    std::lock_guard ref_lock(rs.ref_mu);
+    MemSeries* series = rs.Allocate();
     series->ref = ref;
     series->hash = hash;
-    series->packed = Pack(labels);
+    series->packed = std::move(packed);
     if (out != nullptr) {
       series->pins.store(1, std::memory_order_relaxed);
       *out = series;
     }
     hs.by_hash.Insert(hash, series);
-    Stripe& rs = StripeOf(ref);
-    std::lock_guard ref_lock(rs.ref_mu);
     PutRef(series);
   }
   created = true;
@@ -327,7 +354,7 @@ void Head::CreateWithRef(SeriesRef ref, const Labels& labels) {
     Stripe& rs = StripeOf(ref);
     std::lock_guard ref_lock(rs.ref_mu);
     if (Find(ref) != nullptr) return;
-    auto* series = new MemSeries();
+    MemSeries* series = rs.Allocate();
     series->ref = ref;
     series->hash = hash;
     series->packed = Pack(labels);
@@ -408,8 +435,10 @@ AppendError Head::AppendLocked(MemSeries& series, int64_t t, double v) {
   if (err != AppendError::kNone || same) return err;
   if (s->open.num_samples() > 0 &&
       (s->open.num_samples() >= options_.samples_per_chunk || t >= s->open_end)) {
-    s->closed.push_back({s->open_min_t, s->max_t, std::string(s->open.bytes())});
-    s->open = XorChunk();
+    const std::string_view bytes = s->open.bytes();
+    s->closed.push_back({s->open_min_t, s->max_t, std::string(bytes)});
+    // The next chunk is likely about as large: reserve that much up front.
+    s->open = XorChunk(bytes.size() + bytes.size() / 8);
   }
   if (s->open.num_samples() == 0) {
     s->open_min_t = t;
@@ -420,6 +449,86 @@ AppendError Head::AppendLocked(MemSeries& series, int64_t t, double v) {
   s->max_t = t;
   s->last_bits = std::bit_cast<uint64_t>(v);
   return AppendError::kNone;
+}
+
+bool Head::Contains(SeriesRef ref) const {
+  auto& stripe = StripeOf(ref);
+  std::lock_guard lock(stripe.ref_mu);
+  return Find(ref) != nullptr;
+}
+
+Head::BatchResult Head::AppendBatch(std::span<const RefSample> samples, BatchScratch& scratch) {
+  BatchResult result;
+  if (samples.empty()) return result;
+  // A stable counting sort by stripe: one lock per stripe, each series' samples kept in order,
+  // and the loop below reads the samples sequentially.
+  std::array<uint32_t, kStripes + 1> starts{};
+  for (const RefSample& s : samples) ++starts[s.ref % kStripes + 1];
+  for (size_t i = 1; i <= kStripes; ++i) starts[i] += starts[i - 1];
+  std::vector<RefSample>& sorted = scratch.by_stripe;
+  std::vector<RefSample>& by_slot = scratch.by_slot;
+  std::vector<uint32_t>& slot_starts = scratch.slot_starts;
+  sorted.resize(samples.size());
+  {
+    std::array<uint32_t, kStripes> next;
+    std::copy(starts.begin(), starts.end() - 1, next.begin());
+    for (const RefSample& s : samples) sorted[next[s.ref % kStripes]++] = s;
+  }
+  // Series are scattered over memory: load each a few samples ahead of its append (its struct,
+  // then the chunk bytes the append writes), so the cache misses overlap.
+  constexpr size_t kSeriesAhead = 16;
+  constexpr size_t kBytesAhead = 8;
+  for (size_t stripe_index = 0; stripe_index < kStripes; ++stripe_index) {
+    const size_t begin = starts[stripe_index];
+    const size_t end = starts[stripe_index + 1];
+    if (begin == end) continue;
+    Stripe& stripe = stripes_[stripe_index];
+    std::lock_guard lock(stripe.ref_mu);
+    MemSeries* const* by_ref = stripe.by_ref.data();
+    const size_t slots = stripe.by_ref.size();
+    const RefSample* run = sorted.data() + begin;
+    const size_t n = end - begin;
+    if (n > slots && slots > 0) {
+      // More samples than series: several per series. Group them by series (stable, so each
+      // keeps its order) to load each series once per batch rather than once per sample.
+      slot_starts.assign(slots + 2, 0);
+      for (size_t k = 0; k < n; ++k) ++slot_starts[std::min(run[k].ref / kStripes, slots) + 1];
+      for (size_t i = 1; i < slot_starts.size(); ++i) slot_starts[i] += slot_starts[i - 1];
+      by_slot.resize(n);
+      for (size_t k = 0; k < n; ++k) {
+        by_slot[slot_starts[std::min(run[k].ref / kStripes, slots)]++] = run[k];
+      }
+      run = by_slot.data();
+    }
+    auto find = [&](size_t k) -> MemSeries* {
+      const size_t slot = run[k].ref / kStripes;
+      return slot < slots ? by_ref[slot] : nullptr;
+    };
+    for (size_t k = 0; k < n; ++k) {
+      if (k + kSeriesAhead < n) {
+        if (const MemSeries* ahead = find(k + kSeriesAhead); ahead != nullptr) {
+          __builtin_prefetch(ahead, 1);
+          __builtin_prefetch(reinterpret_cast<const char*>(ahead) + 64, 1);
+        }
+      }
+      if (k + kBytesAhead < n) {
+        if (const MemSeries* ahead = find(k + kBytesAhead); ahead != nullptr) {
+          ahead->open.PrefetchTail();
+        }
+      }
+      const RefSample& s = run[k];
+      MemSeries* series = find(k);
+      const AppendError err =
+          series == nullptr ? AppendError::kInvalidLabels : AppendLocked(*series, s.t, s.v);
+      if (err == AppendError::kNone) {
+        ++result.appended;
+        result.max_t = std::max(result.max_t, s.t);
+      } else {
+        ++result.rejected[static_cast<int>(err)];
+      }
+    }
+  }
+  return result;
 }
 
 AppendError Head::Prepare(const Labels& labels, SeriesRef& ref, int64_t t, double v,
@@ -829,7 +938,7 @@ size_t Head::Truncate(int64_t mint) {
     if (s == nullptr || !s->empty() || s->pins.load() != 0) continue;
     hs.by_hash.Erase(hash, s);
     rs.by_ref[ref / kStripes] = nullptr;
-    delete s;
+    rs.Release(s);
     removed.push_back(ref);
   }
   if (removed.empty()) return 0;
@@ -896,6 +1005,80 @@ Head::Cardinality Head::TopCardinality(size_t limit) const {
   top(c.values_by_label);
   top(c.series_by_label_pair);
   return c;
+}
+
+void Head::ForEachSeriesState(const std::function<void(const SeriesStateView&)>& fn) const {
+  size_t slots = 0;
+  for (size_t i = 0; i < kStripes; ++i) {
+    std::lock_guard lock(stripes_[i].ref_mu);
+    slots = std::max(slots, stripes_[i].by_ref.size());
+  }
+  // Slot-major, stripe-minor is ascending ref order (ref = slot * kStripes + stripe).
+  for (size_t slot = 0; slot < slots; ++slot) {
+    for (size_t i = 0; i < kStripes; ++i) {
+      const Stripe& stripe = stripes_[i];
+      std::lock_guard lock(stripe.ref_mu);
+      if (slot >= stripe.by_ref.size() || stripe.by_ref[slot] == nullptr) continue;
+      const MemSeries& s = *stripe.by_ref[slot];
+      const Labels labels = Unpack(s.packed);
+      fn(SeriesStateView{.ref = s.ref,
+                         .labels = labels,
+                         .closed = s.closed,
+                         .open = s.open,
+                         .open_min_t = s.open_min_t,
+                         .open_end = s.open_end,
+                         .max_t = s.max_t,
+                         .last_bits = s.last_bits});
+    }
+  }
+}
+
+Status Head::RestoreSeries(SeriesState&& state) {
+  if (state.ref == 0) return InvalidArgument("head: series ref 0");
+  if (!ValidLabels(state.labels)) {
+    return InvalidArgument("head: series " + std::to_string(state.ref) + ": invalid labels " +
+                           ToString(state.labels));
+  }
+  const uint64_t hash = HashLabels(state.labels);
+  Stripe& hs = stripes_[hash % kStripes];
+  {
+    std::lock_guard lock(hs.hash_mu);
+    const Labels& labels = state.labels;
+    if (hs.by_hash.Find(hash, [&labels](const MemSeries& s) {
+          return PackedEquals(s.packed, labels);
+        }) != nullptr) {
+      return InvalidArgument("head: series " + std::to_string(state.ref) + ": labels " +
+                             ToString(state.labels) + " belong to another series");
+    }
+    Stripe& rs = StripeOf(state.ref);
+    std::lock_guard ref_lock(rs.ref_mu);
+    if (Find(state.ref) != nullptr) {
+      return InvalidArgument("head: series " + std::to_string(state.ref) + " exists twice");
+    }
+    MemSeries* series = rs.Allocate();
+    series->ref = state.ref;
+    series->hash = hash;
+    series->packed = Pack(state.labels);
+    series->closed = std::move(state.closed);
+    series->open = std::move(state.open);
+    series->open_min_t = state.open_min_t;
+    series->open_end = state.open_end;
+    series->max_t = state.max_t;
+    series->last_bits = state.last_bits;
+    hs.by_hash.Insert(hash, series);
+    PutRef(series);
+  }
+  ReserveRefsBelow(state.ref + 1);
+  num_series_.fetch_add(1);
+  series_created_.fetch_add(1);
+  AddToIndex(state.ref, state.labels);
+  return Status::Ok();
+}
+
+void Head::ReserveRefsBelow(SeriesRef next) {
+  SeriesRef cur = next_ref_.load();
+  while (cur < next && !next_ref_.compare_exchange_weak(cur, next)) {
+  }
 }
 
 void Head::ForEachSeries(const std::function<void(SeriesRef, const Labels&)>& fn) const {

@@ -47,6 +47,13 @@ struct SeriesChunks {
   std::vector<ChunkData> chunks;
 };
 
+// A sample of the series `ref` (WAL replay's unit).
+struct RefSample {
+  SeriesRef ref = 0;
+  int64_t t = 0;
+  double v = 0;
+};
+
 struct HeadStats {
   size_t num_series = 0;
   int64_t min_time = 0;  // Of the samples held; INT64_MAX when empty.
@@ -58,6 +65,9 @@ struct HeadStats {
 
 class Head {
  public:
+  // Lock stripes; the series `ref` lives in stripe ref % kStripes.
+  static constexpr size_t kStripes = 256;
+
   explicit Head(HeadOptions options = {});
   ~Head();
   Head(const Head&) = delete;
@@ -74,6 +84,24 @@ class Head {
   AppendError Check(SeriesRef ref, int64_t t, double v) const;
   // Appends one sample to a live series. A sample equal to the newest is accepted and ignored.
   AppendError Append(SeriesRef ref, int64_t t, double v);
+
+  // Whether the series `ref` is live.
+  bool Contains(SeriesRef ref) const;
+
+  // WAL replay's path: appends every sample as Append would, each series' samples in the order
+  // given, taking each stripe's lock once per call and loading series ahead of their turn.
+  struct BatchResult {
+    uint64_t appended = 0;
+    uint64_t rejected[6] = {};  // Indexed by AppendError; kInvalidLabels: no such series.
+    int64_t max_t = INT64_MIN;  // Of the samples appended.
+  };
+  // Reusable buffers for AppendBatch (a batch's size), one per calling thread.
+  struct BatchScratch {
+    std::vector<RefSample> by_stripe;
+    std::vector<RefSample> by_slot;
+    std::vector<uint32_t> slot_starts;
+  };
+  BatchResult AppendBatch(std::span<const RefSample> samples, BatchScratch& scratch);
 
   // The appenders' path, one lookup per sample. Prepare finds the series (by `ref` when it is
   // not 0 and still live, else by `labels`, creating it), checks (t, v) and pins the series so
@@ -115,6 +143,38 @@ class Head {
   // Every live series' ref and labels (for WAL checkpoints), in ref order.
   void ForEachSeries(const std::function<void(SeriesRef, const Labels&)>& fn) const;
 
+  // One series' complete state, for head snapshots (head_snapshot.h).
+  struct SeriesState {
+    SeriesRef ref = 0;
+    Labels labels;
+    std::vector<ChunkData> closed;  // Oldest first.
+    XorChunk open;                  // With its append state, so appends continue exactly.
+    int64_t open_min_t = 0;
+    int64_t open_end = 0;       // The chunk range boundary the open chunk may not reach.
+    int64_t max_t = INT64_MIN;  // The newest sample's time; INT64_MIN before the first.
+    uint64_t last_bits = 0;     // The newest sample's value bits.
+  };
+  // SeriesState without copies, valid during the call it is passed to.
+  struct SeriesStateView {
+    SeriesRef ref;
+    const Labels& labels;
+    std::span<const ChunkData> closed;
+    const XorChunk& open;
+    int64_t open_min_t;
+    int64_t open_end;
+    int64_t max_t;
+    uint64_t last_bits;
+  };
+  // Calls `fn` for every live series in ref order, under the series' stripe lock: `fn` must not
+  // call into the head.
+  void ForEachSeriesState(const std::function<void(const SeriesStateView&)>& fn) const;
+  // Inserts a series as `state` describes it, taking its chunks (the rest of `state`, labels
+  // included, is left for the caller to free). InvalidArgument when the ref is 0 or taken, the
+  // labels are invalid (as GetOrCreate requires) or already belong to another series.
+  Status RestoreSeries(SeriesState&& state);
+  // Refs below `next` are never handed out to new series (they may belong to series in the WAL).
+  void ReserveRefsBelow(SeriesRef next);
+
   // Postings of matchers: sorted refs of the series satisfying every matcher. Exposed for the
   // querier and tests.
   Result<std::vector<SeriesRef>> Select(std::span<const CompiledMatcher> matchers) const;
@@ -122,7 +182,6 @@ class Head {
  private:
   struct MemSeries;
   struct Stripe;
-  static constexpr size_t kStripes = 256;
 
   friend class HeadQuerier;
   std::vector<std::unique_ptr<Series>> Materialize(std::span<const SeriesRef> refs, int64_t mint,

@@ -377,7 +377,8 @@ Result<std::optional<WalDrop>> Wal::ReplayCheckpoint(
                                         .reason = scan.damage});
 }
 
-Result<WalReplayReport> Wal::Replay(const std::function<Status(std::string_view record)>& fn) {
+Result<WalReplayReport> Wal::Replay(const std::function<Status(std::string_view record)>& fn,
+                                    int from_segment) {
   std::lock_guard admin(admin_mu_);
   {
     std::lock_guard lock(mu_);
@@ -407,6 +408,11 @@ Result<WalReplayReport> Wal::Replay(const std::function<Status(std::string_view 
   // The newest intact checkpoint; damaged ones are moved aside, older ones are obsolete.
   int checkpoint = 0;
   for (auto it = listing.checkpoints.rbegin(); it != listing.checkpoints.rend(); ++it) {
+    if (checkpoint == 0 && *it < from_segment) {
+      // Covered by the caller's snapshot. Unread, so older ones stay should this one be damaged.
+      report.skipped_checkpoint = *it;
+      break;
+    }
     if (checkpoint != 0) {
       std::error_code ec;
       const fs::path obsolete = fs::path(dir_) / CheckpointName(*it);
@@ -430,7 +436,7 @@ Result<WalReplayReport> Wal::Replay(const std::function<Status(std::string_view 
 
   std::vector<int> segments;
   for (int n : listing.segments) {
-    if (n > checkpoint) segments.push_back(n);
+    if (n > checkpoint && n >= from_segment) segments.push_back(n);
   }
   for (size_t i = 0; i < segments.size(); ++i) {
     const int n = segments[i];

@@ -66,6 +66,7 @@ struct WalDrop {
 
 struct WalReplayReport {
   int checkpoint = 0;               // The checkpoint replayed (its last segment), 0 for none.
+  int skipped_checkpoint = 0;       // The checkpoint skipped for `from_segment`, 0 for none.
   uint64_t checkpoint_records = 0;  // Records replayed from it.
   int first_segment = 0;            // The segments replayed, 0 for none.
   int last_segment = 0;
@@ -91,8 +92,11 @@ class Wal {
   // <dir>/dropped/ and the report says what was dropped; a damaged checkpoint is moved there too
   // and the next older one (if any) used instead. Fails only on I/O errors or an error of `fn`
   // (returned as is). Afterwards Log appends to a new segment after the last one.
+  // With `from_segment` (a head snapshot's position), segments numbered below it and a checkpoint
+  // covering only those are skipped unread (older checkpoints are then kept as they are).
   // REQUIRES: no Log or Cut yet.
-  Result<WalReplayReport> Replay(const std::function<Status(std::string_view record)>& fn);
+  Result<WalReplayReport> Replay(const std::function<Status(std::string_view record)>& fn,
+                                 int from_segment = 0);
 
   // Appends the records and returns once they are durable (sync) or written (no sync).
   // Concurrent calls are batched: one write() and one fdatasync per batch (plus one of each per

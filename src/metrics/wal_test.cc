@@ -581,6 +581,54 @@ TEST_F(WalTest, CheckpointReplacesTruncatedSegments) {
   EXPECT_THAT(ReplayAll(*wal).records, ElementsAre("only"));
 }
 
+TEST_F(WalTest, ReplayFromASegmentSkipsEarlierSegmentsAndTheCheckpointCoveringThem) {
+  {
+    auto wal = Open();
+    ASSERT_TRUE(wal->Log("seg1").ok());
+    ASSERT_EQ(wal->Cut().value(), 2);
+    ASSERT_TRUE(wal->Log("seg2").ok());
+    ASSERT_TRUE(wal->WriteCheckpoint(1, std::vector<std::string>{"cp1"}).ok());
+    ASSERT_TRUE(wal->TruncateBefore(2).ok());
+    ASSERT_EQ(wal->Cut().value(), 3);
+    ASSERT_TRUE(wal->Log("seg3").ok());
+  }
+  // A damaged segment below the position is not even read.
+  WriteBytes(SegmentPath(2), "garbage");
+  {
+    auto wal = Open();
+    std::vector<std::string> got;
+    auto report = wal->Replay(
+        [&got](std::string_view r) {
+          got.emplace_back(r);
+          return Status::Ok();
+        },
+        3);
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    EXPECT_THAT(got, ElementsAre("seg3"));
+    EXPECT_EQ(report.value().checkpoint, 0);
+    EXPECT_EQ(report.value().skipped_checkpoint, 1);
+    EXPECT_EQ(report.value().first_segment, 3);
+    EXPECT_TRUE(report.value().dropped.empty());
+    ASSERT_TRUE(wal->Log("seg4").ok());
+    EXPECT_EQ(wal->Segments(), std::make_pair(2, 4));
+  }
+  // A checkpoint newer than the position is replayed, with the segments after it.
+  WriteBytes(SegmentPath(2), "");
+  {
+    auto wal = Open();
+    std::vector<std::string> got;
+    auto report = wal->Replay(
+        [&got](std::string_view r) {
+          got.emplace_back(r);
+          return Status::Ok();
+        },
+        1);
+    ASSERT_TRUE(report.ok());
+    EXPECT_THAT(got, ElementsAre("cp1", "seg3", "seg4"));
+    EXPECT_EQ(report.value().checkpoint, 1);
+  }
+}
+
 TEST_F(WalTest, SegmentNumbersContinueAfterTheCheckpoint) {
   {
     auto wal = Open();

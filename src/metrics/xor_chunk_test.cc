@@ -9,6 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "metrics/bit_stream.h"
+#include "metrics/varint.h"
+
 namespace platops::metrics {
 namespace {
 
@@ -229,6 +232,175 @@ TEST_F(XorChunkTest, TruncatedBytesEndIterationWithAnError) {
     bad[i] = static_cast<char>(bad[i] ^ static_cast<char>(1 + rng() % 255));
     EXPECT_LE(ReadAll(bad).size(), 65535u);
   }
+}
+
+// The encoder as first written, on the generic BitWriter and XorValueEncoder: the fast append
+// path must produce the same bytes.
+class ReferenceChunk {
+ public:
+  void Append(int64_t t, double v) {
+    const uint64_t bits = std::bit_cast<uint64_t>(v);
+    BitWriter w(out_, free_bits_);
+    if (n_ == 0) {
+      WriteUvarint(w, ZigZag(t));
+      w.WriteBits(bits, 64);
+    } else {
+      const uint64_t delta = static_cast<uint64_t>(t) - static_cast<uint64_t>(last_t_);
+      if (n_ == 1) {
+        WriteUvarint(w, delta);
+      } else {
+        const auto dod = static_cast<int64_t>(delta - last_delta_);
+        const auto raw = static_cast<uint64_t>(dod);
+        auto fits = [dod](int n) {
+          const int64_t half = int64_t{1} << (n - 1);
+          return -(half - 1) <= dod && dod <= half;
+        };
+        if (dod == 0) {
+          w.WriteBit(false);
+        } else if (fits(14)) {
+          w.WriteBits(0b10, 2);
+          w.WriteBits(raw & 0x3fff, 14);
+        } else if (fits(17)) {
+          w.WriteBits(0b110, 3);
+          w.WriteBits(raw & 0x1ffff, 17);
+        } else if (fits(20)) {
+          w.WriteBits(0b1110, 4);
+          w.WriteBits(raw & 0xfffff, 20);
+        } else {
+          w.WriteBits(0b1111, 4);
+          w.WriteBits(raw, 64);
+        }
+      }
+      values_.Write(w, last_bits_, bits);
+      last_delta_ = delta;
+    }
+    free_bits_ = w.free_bits();
+    last_t_ = t;
+    last_bits_ = bits;
+    ++n_;
+    out_[0] = static_cast<char>(n_ >> 8);
+    out_[1] = static_cast<char>(n_ & 0xff);
+  }
+  const std::string& bytes() const { return out_; }
+
+ private:
+  std::string out_ = std::string(2, '\0');
+  int free_bits_ = 0;
+  int n_ = 0;
+  XorValueEncoder values_;
+  int64_t last_t_ = 0;
+  uint64_t last_delta_ = 0;
+  uint64_t last_bits_ = 0;
+};
+
+TEST_F(XorChunkTest, FastAppendMatchesTheReferenceEncoderByteForByte) {
+  std::mt19937_64 rng(11);
+  const std::vector<double> specials = SpecialFloats();
+  for (int round = 0; round < 200; ++round) {
+    std::vector<Sample> samples;
+    int64_t t = static_cast<int64_t>(rng() % 2'000'000'000'000) - 1'000'000'000'000;
+    double counter = static_cast<double>(rng() % 1'000'000);
+    const int n = 1 + static_cast<int>(rng() % 300);
+    for (int i = 0; i < n; ++i) {
+      const int64_t step[] = {15000, 15000 + static_cast<int64_t>(rng() % 7) - 3,
+                              1 + static_cast<int64_t>(rng() % 600'000),
+                              1 + static_cast<int64_t>(rng() % (int64_t{1} << 45))};
+      t += step[rng() % 4];
+      double v = 0;
+      switch (rng() % 6) {
+        case 0:
+          v = std::bit_cast<double>(rng());
+          break;
+        case 1:
+          v = samples.empty() ? 0.0 : samples.back().v;
+          break;
+        case 2:
+          v = counter += static_cast<double>(rng() % 5000) / 100;
+          break;
+        case 3:
+          v = specials[rng() % specials.size()];
+          break;
+        case 4:
+          v = static_cast<double>(rng() % 100) / 7;
+          break;
+        default:
+          v = static_cast<double>(rng() % 4096);
+          break;
+      }
+      samples.push_back({t, v});
+    }
+    XorChunk chunk;
+    ReferenceChunk reference;
+    for (size_t i = 0; i < samples.size(); ++i) {
+      ASSERT_TRUE(chunk.Append(samples[i].t, samples[i].v).ok());
+      reference.Append(samples[i].t, samples[i].v);
+      // After every sample, since a later append ORs into the bytes an earlier one left.
+      ASSERT_EQ(chunk.bytes(), reference.bytes()) << "round " << round << " sample " << i;
+    }
+    EXPECT_EQ(ReadAll(chunk.bytes()), samples);
+  }
+}
+
+TEST_F(XorChunkTest, RestoredChunkAppendsExactlyAsTheOriginal) {
+  std::mt19937_64 rng(5);
+  for (int cut = 0; cut <= 40; ++cut) {
+    std::vector<Sample> samples;
+    int64_t t = 1'700'000'000'000;
+    for (int i = 0; i < 40; ++i) {
+      t += 15000 + static_cast<int64_t>(rng() % 5) - 2;
+      samples.push_back({t, i % 3 == 0 ? std::bit_cast<double>(rng()) : i * 1.5});
+    }
+    XorChunk original = Build(std::vector<Sample>(samples.begin(), samples.begin() + cut));
+    auto restored = XorChunk::Restore(original.bytes(), original.append_state());
+    ASSERT_TRUE(restored.ok()) << restored.status().message();
+    XorChunk copy = std::move(restored).value();
+    EXPECT_EQ(copy.num_samples(), cut);
+    EXPECT_EQ(copy.append_state(), original.append_state());
+    for (size_t i = static_cast<size_t>(cut); i < samples.size(); ++i) {
+      ASSERT_TRUE(original.Append(samples[i].t, samples[i].v).ok());
+      ASSERT_TRUE(copy.Append(samples[i].t, samples[i].v).ok());
+    }
+    EXPECT_EQ(copy.bytes(), original.bytes()) << cut;
+    EXPECT_EQ(ReadAll(copy.bytes()), samples);
+  }
+}
+
+TEST_F(XorChunkTest, RestoreRejectsStatesThatCannotBelongToTheBytes) {
+  XorChunk chunk = Build({{1000, 1.0}, {2000, 2.0}, {3000, 2.5}});
+  const XorChunk::AppendState good = chunk.append_state();
+  EXPECT_TRUE(XorChunk::Restore(chunk.bytes(), good).ok());
+  XorChunk::AppendState bad = good;
+  bad.free_bits = 8;
+  EXPECT_EQ(XorChunk::Restore(chunk.bytes(), bad).status().code(), StatusCode::kInvalidArgument);
+  bad = good;
+  bad.leading = 40;
+  EXPECT_FALSE(XorChunk::Restore(chunk.bytes(), bad).ok());
+  EXPECT_FALSE(XorChunk::Restore(chunk.bytes().substr(0, 1), good).ok());
+  EXPECT_FALSE(XorChunk::Restore(chunk.bytes().substr(0, 6), good).ok());
+  // Set free bits in the last byte would be ORed into by the next append.
+  if (good.free_bits > 0) {
+    std::string dirty(chunk.bytes());
+    dirty.back() = static_cast<char>(dirty.back() | 1);
+    EXPECT_FALSE(XorChunk::Restore(dirty, good).ok());
+  }
+  // An empty chunk restores as empty.
+  auto empty = XorChunk::Restore(XorChunk().bytes(), XorChunk::AppendState{});
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty.value().num_samples(), 0);
+}
+
+TEST_F(XorChunkTest, CopiesAndMovesKeepTheBytes) {
+  XorChunk a = Build({{1, 1.0}, {2, 2.0}});
+  XorChunk b = a;
+  ASSERT_TRUE(b.Append(3, 3.0).ok());
+  EXPECT_EQ(a.num_samples(), 2);
+  EXPECT_EQ(ReadAll(b.bytes()), (std::vector<Sample>{{1, 1.0}, {2, 2.0}, {3, 3.0}}));
+  XorChunk c = std::move(b);
+  EXPECT_EQ(c.num_samples(), 3);
+  EXPECT_EQ(b.num_samples(), 0);  // NOLINT(bugprone-use-after-move): moved-from is empty.
+  EXPECT_EQ(b.bytes(), std::string(2, '\0'));
+  ASSERT_TRUE(b.Append(5, 5.0).ok());
+  EXPECT_EQ(ReadAll(b.bytes()), (std::vector<Sample>{{5, 5.0}}));
 }
 
 }  // namespace
