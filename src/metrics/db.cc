@@ -84,6 +84,23 @@ class ConcatIterator : public SampleIterator {
   }
   Sample At() const override { return parts_[index_]->At(); }
   Status status() const override { return status_; }
+  bool AppendUntil(int64_t maxt, std::vector<Sample>& out) override {
+    while (true) {
+      const size_t before = out.size();
+      const bool more = parts_[index_]->AppendUntil(maxt, out);
+      if (out.size() > before) last_t_ = out.back().t;
+      if (more) return Accept();
+      if (!parts_[index_]->status().ok()) return Fail();
+      // On to the first sample of a later part that is newer than the last one.
+      while (true) {
+        if (++index_ >= parts_.size()) return false;
+        if (parts_[index_]->Seek(last_t_ + 1)) break;
+        if (!parts_[index_]->status().ok()) return Fail();
+      }
+      Accept();
+      if (At().t > maxt) return true;
+    }
+  }
 
  private:
   bool Accept() {

@@ -669,6 +669,22 @@ class HeadIterator : public SampleIterator {
 
   Sample At() const override { return it_->At(); }
   Status status() const override { return status_; }
+  bool AppendUntil(int64_t maxt, std::vector<Sample>& out) override {
+    const int64_t limit = std::min(maxt, maxt_);
+    while (true) {
+      do {
+        const Sample s = it_->At();
+        if (s.t > limit) return s.t > maxt_ ? Finish() : true;
+        out.push_back(s);
+      } while (it_->Next());
+      if (!it_->status().ok()) return Fail();
+      while (true) {  // On to the next chunk with a sample.
+        if (!OpenNext()) return false;
+        if (it_->Next()) break;
+        if (!it_->status().ok()) return Fail();
+      }
+    }
+  }
 
  private:
   bool OpenNext() {
@@ -719,10 +735,12 @@ class HeadSeries : public Series {
   int64_t maxt_;
 };
 
-// Whether any chunk holds a sample in [mint, maxt]; only chunks straddling a bound are decoded.
+// Whether any chunk holds a sample in [mint, maxt]. A chunk's min_t and max_t are its first and
+// last samples' times, so only a chunk spanning the whole range is decoded.
 bool HasSampleIn(const std::vector<ChunkData>& chunks, int64_t mint, int64_t maxt) {
   for (const auto& c : chunks) {
-    if (c.min_t >= mint && c.max_t <= maxt) return true;
+    if (c.max_t < mint || c.min_t > maxt) continue;
+    if (c.min_t >= mint || c.max_t <= maxt) return true;
     XorIterator it(c.bytes);
     if (it.Seek(mint) && it.At().t <= maxt) return true;
   }
