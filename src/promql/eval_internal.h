@@ -220,6 +220,20 @@ class SampleBuffer {
   std::vector<Sample> data_;
 };
 
+// What rate(), increase() and delta() derive from a window's shape alone (its first and last
+// samples' distances to the window's bounds and its sample count): regular series slide through
+// windows of one shape, so the divisions are done once per shape, not once per window.
+struct RateShape {
+  int64_t to_start_ms = -1;
+  int64_t to_end_ms = 0;
+  int64_t sampled_ms = 0;
+  size_t n = 0;
+  double sampled = 0;   // Seconds from the first to the last sample.
+  double to_start = 0;  // Seconds to extrapolate before the first sample, before the zero clamp.
+  double to_end = 0;    // Seconds to extrapolate after the last sample.
+  double factor = 0;    // The extrapolation factor (divided by the range for rate) without a clamp.
+};
+
 // One window of a range-vector function: samples all[lo, hi) of a series.
 struct RangeWindow {
   std::span<const Sample> all;  // The series' samples over the whole evaluation (no stale NaNs).
@@ -235,6 +249,7 @@ struct RangeWindow {
   double arg0 = 0;           // Scalar arguments at this step (function-specific).
   double arg1 = 0;
   mutable int error = 0;  // Set by a function that rejects its arguments (function-specific).
+  mutable RateShape shape;  // The last window shape a rate-like function saw.
   std::span<const Sample> window() const { return all.subspan(lo, hi - lo); }
 };
 

@@ -41,20 +41,37 @@ double RangeSeconds(int64_t ms) {
       }
     }
   }
-  double to_start = static_cast<double>(first.t - w.range_start) / 1000;
-  double to_end = static_cast<double>(w.range_end - last.t) / 1000;
-  const double sampled = static_cast<double>(last.t - first.t) / 1000;
-  const double avg = sampled / static_cast<double>(n - 1);
-  const double threshold = avg * 1.1;
-  if (to_start >= threshold) to_start = avg / 2;
+  // Prometheus's arithmetic, operation for operation, so results are bit-identical; the part
+  // that depends on the window's shape only is computed once per shape.
+  RateShape& sh = w.shape;
+  const int64_t to_start_ms = first.t - w.range_start;
+  const int64_t to_end_ms = w.range_end - last.t;
+  const int64_t sampled_ms = last.t - first.t;
+  if (sh.n != n || sh.to_start_ms != to_start_ms || sh.to_end_ms != to_end_ms ||
+      sh.sampled_ms != sampled_ms) {
+    sh.n = n;
+    sh.to_start_ms = to_start_ms;
+    sh.to_end_ms = to_end_ms;
+    sh.sampled_ms = sampled_ms;
+    sh.to_start = static_cast<double>(to_start_ms) / 1000;
+    sh.to_end = static_cast<double>(to_end_ms) / 1000;
+    sh.sampled = static_cast<double>(sampled_ms) / 1000;
+    const double avg = sh.sampled / static_cast<double>(n - 1);
+    const double threshold = avg * 1.1;
+    if (sh.to_start >= threshold) sh.to_start = avg / 2;
+    if (sh.to_end >= threshold) sh.to_end = avg / 2;
+    sh.factor = (sh.sampled + sh.to_start + sh.to_end) / sh.sampled;
+    if (rate) sh.factor /= w.range_seconds;
+  }
+  double factor = sh.factor;
   if (counter && result > 0 && first.v >= 0) {
     // A counter cannot go below zero: do not extrapolate past the point where it would.
-    const double to_zero = sampled * (first.v / result);
-    if (to_zero < to_start) to_start = to_zero;
+    const double to_zero = sh.sampled * (first.v / result);
+    if (to_zero < sh.to_start) {
+      factor = (sh.sampled + to_zero + sh.to_end) / sh.sampled;
+      if (rate) factor /= w.range_seconds;
+    }
   }
-  if (to_end >= threshold) to_end = avg / 2;
-  double factor = (sampled + to_start + to_end) / sampled;
-  if (rate) factor /= w.range_seconds;
   out = result * factor;
   return true;
 }
