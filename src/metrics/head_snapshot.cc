@@ -35,14 +35,7 @@ constexpr size_t kWriteChunk = size_t{8} << 20;
 
 enum class FrameType : uint8_t { kMeta = 1, kSeries = 2, kEnd = 3 };
 
-void PutUvarint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-void PutVarint(std::string& out, int64_t v) { PutUvarint(out, ZigZag(v)); }
+void PutVarint(std::string& out, int64_t v) { AppendUvarint(out, ZigZag(v)); }
 void PutU32(char* p, uint32_t v) {
   for (int i = 0; i < 4; ++i) p[i] = static_cast<char>(v >> (8 * i));
 }
@@ -50,7 +43,7 @@ void PutU64(std::string& out, uint64_t v) {
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
 }
 void PutBytes(std::string& out, std::string_view b) {
-  PutUvarint(out, b.size());
+  AppendUvarint(out, b.size());
   out.append(b);
 }
 uint32_t GetU32(const char* p) {
@@ -65,19 +58,7 @@ class Cursor {
   explicit Cursor(std::string_view data)
       : p_(data.data()), begin_(data.data()), end_(p_ + data.size()) {}
 
-  bool Uvarint(uint64_t& v) {
-    uint64_t result = 0;
-    for (int shift = 0; shift <= 63 && p_ < end_; shift += 7) {
-      const uint64_t byte = static_cast<uint8_t>(*p_++);
-      if (shift == 63 && byte > 1) return false;
-      result |= (byte & 0x7f) << shift;
-      if (byte < 0x80) {
-        v = result;
-        return true;
-      }
-    }
-    return false;
-  }
+  bool Uvarint(uint64_t& v) { return GetUvarint(p_, end_, v); }
   bool Varint(int64_t& v) {
     uint64_t u;
     if (!Uvarint(u)) return false;
@@ -185,15 +166,15 @@ uint64_t ChunkSamples(std::string_view bytes) {
 }
 
 void EncodeSeries(const Head::SeriesStateView& s, std::string& out, HeadSnapshotStats& stats) {
-  PutUvarint(out, s.ref);
-  PutUvarint(out, s.labels.size());
+  AppendUvarint(out, s.ref);
+  AppendUvarint(out, s.labels.size());
   for (const Label& l : s.labels) {
     PutBytes(out, l.name);
     PutBytes(out, l.value);
   }
   PutVarint(out, s.max_t);
   PutU64(out, s.last_bits);
-  PutUvarint(out, s.closed.size());
+  AppendUvarint(out, s.closed.size());
   for (const ChunkData& c : s.closed) {
     PutVarint(out, c.min_t);
     PutVarint(out, c.max_t);
@@ -202,7 +183,7 @@ void EncodeSeries(const Head::SeriesStateView& s, std::string& out, HeadSnapshot
   }
   stats.chunks += s.closed.size();
   if (s.open.num_samples() == 0) {
-    PutUvarint(out, 0);
+    AppendUvarint(out, 0);
   } else {
     PutBytes(out, s.open.bytes());
     const XorChunk::AppendState st = s.open.append_state();
@@ -210,7 +191,7 @@ void EncodeSeries(const Head::SeriesStateView& s, std::string& out, HeadSnapshot
     PutVarint(out, s.open_end);
     out.push_back(static_cast<char>(st.free_bits));
     PutVarint(out, st.last_t);
-    PutUvarint(out, st.last_delta);
+    AppendUvarint(out, st.last_delta);
     PutU64(out, st.last_v_bits);
     out.push_back(static_cast<char>(st.have_window ? 1 : 0));
     out.push_back(static_cast<char>(st.leading));
@@ -339,10 +320,10 @@ Result<HeadSnapshotStats> WriteHeadSnapshot(const Head& head, const HeadSnapshot
   out.append(kMagic);
   out.push_back(static_cast<char>(kVersion));
   w.BeginFrame(FrameType::kMeta);
-  PutUvarint(out, static_cast<uint64_t>(meta.wal_segment));
+  AppendUvarint(out, static_cast<uint64_t>(meta.wal_segment));
   PutVarint(out, meta.min_valid_time);
   PutVarint(out, meta.max_logged_t);
-  PutUvarint(out, meta.next_ref);
+  AppendUvarint(out, meta.next_ref);
   Status s = w.EndFrame();
   uint64_t series_frames = 0;
   bool in_frame = false;
@@ -365,8 +346,8 @@ Result<HeadSnapshotStats> WriteHeadSnapshot(const Head& head, const HeadSnapshot
   }
   if (s.ok()) {
     w.BeginFrame(FrameType::kEnd);
-    PutUvarint(out, stats.series);
-    PutUvarint(out, series_frames);
+    AppendUvarint(out, stats.series);
+    AppendUvarint(out, series_frames);
     s = w.EndFrame();
   }
   if (s.ok()) s = w.Drain();

@@ -1,6 +1,6 @@
 #pragma once
 // LEB128 varints (Go's encoding/binary Uvarint/Varint) and zigzag mapping, used by both chunk
-// encodings. Thread-safety: stateless functions.
+// encodings (in bit streams) and by the WAL records and head snapshot (in byte strings). Thread-safety: stateless functions.
 
 #include <cstdint>
 #include <string>
@@ -35,6 +35,40 @@ inline uint64_t ReadUvarint(BitReader& r) {
   }
   r.MarkBad();
   return 0;
+}
+
+// Writes `v` at p (room for 10 bytes) and returns the end.
+inline char* PutUvarint(char* p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  *p++ = static_cast<char>(v);
+  return p;
+}
+
+inline void AppendUvarint(std::string& out, uint64_t v) {
+  char buf[10];
+  out.append(buf, static_cast<size_t>(PutUvarint(buf, v) - buf));
+}
+
+// Reads a LEB128 varint of at most 10 bytes that fits 64 bits; false if truncated or overlong.
+inline bool GetUvarint(const char*& p, const char* end, uint64_t& v) {
+  if (p < end && static_cast<uint8_t>(*p) < 0x80) {
+    v = static_cast<uint8_t>(*p++);
+    return true;
+  }
+  uint64_t result = 0;
+  for (int shift = 0; shift <= 63 && p < end; shift += 7) {
+    const uint64_t byte = static_cast<uint8_t>(*p++);
+    if (shift == 63 && byte > 1) return false;
+    result |= (byte & 0x7f) << shift;
+    if (byte < 0x80) {
+      v = result;
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace platops::metrics

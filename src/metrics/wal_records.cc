@@ -13,39 +13,6 @@ constexpr size_t kMaxSampleBytes = 28;
 // The fewest: two 1-byte varints and the value.
 constexpr size_t kMinSampleBytes = 10;
 
-inline char* PutUvarint(char* p, uint64_t v) {
-  while (v >= 0x80) {
-    *p++ = static_cast<char>(v | 0x80);
-    v >>= 7;
-  }
-  *p++ = static_cast<char>(v);
-  return p;
-}
-
-inline void AppendUvarint(std::string& out, uint64_t v) {
-  char buf[10];
-  out.append(buf, PutUvarint(buf, v) - buf);
-}
-
-// Reads a LEB128 varint of at most 10 bytes that fits 64 bits; false if truncated or overlong.
-inline bool GetUvarint(const char*& p, const char* end, uint64_t& v) {
-  if (p < end && static_cast<uint8_t>(*p) < 0x80) {
-    v = static_cast<uint8_t>(*p++);
-    return true;
-  }
-  uint64_t result = 0;
-  for (int shift = 0; shift <= 63 && p < end; shift += 7) {
-    const uint64_t byte = static_cast<uint8_t>(*p++);
-    if (shift == 63 && byte > 1) return false;
-    result |= (byte & 0x7f) << shift;
-    if (byte < 0x80) {
-      v = result;
-      return true;
-    }
-  }
-  return false;
-}
-
 inline bool GetString(const char*& p, const char* end, std::string_view& s) {
   uint64_t len;
   if (!GetUvarint(p, end, len) || len > static_cast<uint64_t>(end - p)) return false;
