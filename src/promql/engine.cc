@@ -62,13 +62,20 @@ Status Evaluator::CheckInterrupt() {
   return Status::Ok();
 }
 
+bool Evaluator::Interrupted() const {
+  return (options_.canceled != nullptr && options_.canceled->load(std::memory_order_relaxed)) ||
+         (options_.clock != nullptr && options_.clock->Now() > options_.deadline);
+}
+
 Status Evaluator::AddSamples(int64_t n) {
   current_samples_ += n;
-  if (current_samples_ > options_.max_samples) {
-    return Fail(ErrorType::kExecution,
-                "query processing would load too many samples into memory in query execution");
-  }
+  if (current_samples_ > options_.max_samples) return TooManySamples();
   return Status::Ok();
+}
+
+Status Evaluator::TooManySamples() {
+  return Fail(ErrorType::kExecution,
+              "query processing would load too many samples into memory in query execution");
 }
 
 std::string Evaluator::Position(size_t pos) const {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <climits>
 #include <limits>
+#include <thread>
 
 #include "promql/eval_internal.h"
 
@@ -93,6 +94,171 @@ struct GroupAcc {
     span = new_span;
     return added;
   }
+
+  // Sizes the arrays `op` uses to one cell, so that Cover grows them.
+  void Init(AggregateOp op) {
+    seen.resize(1);
+    if (op != AggregateOp::kGroup && op != AggregateOp::kCount) value.resize(1);
+    if (op == AggregateOp::kSum || op == AggregateOp::kAvg || op == AggregateOp::kStddev ||
+        op == AggregateOp::kStdvar) {
+      aux.resize(1);
+    }
+    if (op == AggregateOp::kAvg || op == AggregateOp::kCount || op == AggregateOp::kStddev ||
+        op == AggregateOp::kStdvar) {
+      count.resize(1);
+    }
+    if (op == AggregateOp::kAvg) {
+      mean.resize(1);
+      incremental.resize(1);
+    }
+  }
+
+  // Adds one input series' points (at step times of `r`, ascending, not empty); returns the
+  // number of cells added.
+  size_t Add(AggregateOp op, std::span<const Sample> points, const StepRange& r) {
+    const size_t first = r.Index(points.front().t);
+    const size_t added = Cover(first, r.Index(points.back().t));
+    switch (op) {
+      case AggregateOp::kSum:
+        AddPoints<AggregateOp::kSum>(first, points, r);
+        break;
+      case AggregateOp::kAvg:
+        AddPoints<AggregateOp::kAvg>(first, points, r);
+        break;
+      case AggregateOp::kMin:
+        AddPoints<AggregateOp::kMin>(first, points, r);
+        break;
+      case AggregateOp::kMax:
+        AddPoints<AggregateOp::kMax>(first, points, r);
+        break;
+      case AggregateOp::kCount:
+        AddPoints<AggregateOp::kCount>(first, points, r);
+        break;
+      case AggregateOp::kGroup:
+        AddPoints<AggregateOp::kGroup>(first, points, r);
+        break;
+      case AggregateOp::kStddev:
+      case AggregateOp::kStdvar:
+        AddPoints<AggregateOp::kStdvar>(first, points, r);
+        break;
+      default:
+        break;
+    }
+    return added;
+  }
+
+  // Appends the aggregated value of every step with input, at the step's time.
+  void AppendPoints(AggregateOp op, const StepRange& r, std::vector<Sample>& out) const {
+    for (size_t k = 0; k < span; ++k) {
+      if (!seen[k]) continue;
+      double v = 0;
+      switch (op) {
+        case AggregateOp::kSum:
+          v = value[k] + aux[k];
+          break;
+        case AggregateOp::kAvg:
+          v = incremental[k] ? mean[k] + aux[k] : value[k] / count[k] + aux[k] / count[k];
+          break;
+        case AggregateOp::kMin:
+        case AggregateOp::kMax:
+          v = value[k];
+          break;
+        case AggregateOp::kCount:
+          v = count[k];
+          break;
+        case AggregateOp::kGroup:
+          v = 1;
+          break;
+        case AggregateOp::kStdvar:
+          v = value[k] / count[k];
+          break;
+        case AggregateOp::kStddev:
+          v = std::sqrt(value[k] / count[k]);
+          break;
+        default:
+          break;
+      }
+      out.push_back(Sample{r.Time(base + k), v});
+    }
+  }
+
+ private:
+  // The per-point work of Add, one instance per aggregation so the hot loop has no switch.
+  template <AggregateOp kOp>
+  void AddPoints(size_t first, std::span<const Sample> points, const StepRange& r) {
+    // Points are at step times, ascending: find each step index by walking, not dividing. The
+    // cells are addressed through raw pointers so the hot loop keeps them in registers.
+    size_t k = first - base;
+    int64_t step_time = r.Time(first);
+    uint8_t* seen_p = seen.data();
+    double* value_p = value.data();
+    double* aux_p = aux.data();
+    double* mean_p = mean.data();
+    double* count_p = count.data();
+    uint8_t* incremental_p = incremental.data();
+    for (const Sample& p : points) {
+      while (step_time < p.t) {
+        ++k;
+        step_time += r.interval;
+      }
+      const double f = p.v;
+      if (!seen_p[k]) {
+        seen_p[k] = 1;
+        if constexpr (kOp == AggregateOp::kSum || kOp == AggregateOp::kMin ||
+                      kOp == AggregateOp::kMax) {
+          value_p[k] = f;
+        } else if constexpr (kOp == AggregateOp::kAvg) {
+          value_p[k] = f;
+          mean_p[k] = f;
+          count_p[k] = 1;
+        } else if constexpr (kOp == AggregateOp::kCount) {
+          count_p[k] = 1;
+        } else if constexpr (kOp == AggregateOp::kStdvar) {
+          count_p[k] = 1;
+          aux_p[k] = f;
+          value_p[k] = (std::isnan(f) || std::isinf(f)) ? NAN : 0;
+        }
+        continue;
+      }
+      if constexpr (kOp == AggregateOp::kSum) {
+        KahanSumInc(f, value_p[k], aux_p[k]);
+      } else if constexpr (kOp == AggregateOp::kAvg) {
+        double& n = count_p[k];
+        n += 1;
+        if (!incremental_p[k]) {
+          double sum = value_p[k];
+          double c = aux_p[k];
+          KahanSumInc(f, sum, c);
+          if (!std::isinf(sum)) {
+            value_p[k] = sum;
+            aux_p[k] = c;
+            continue;
+          }
+          // The sum would overflow: continue with an incremental mean.
+          incremental_p[k] = 1;
+          mean_p[k] = value_p[k] / (n - 1);
+          aux_p[k] /= n - 1;
+        }
+        const double q = (n - 1) / n;
+        double m = q * mean_p[k];
+        double c = q * aux_p[k];
+        KahanSumInc(f / n, m, c);
+        mean_p[k] = m;
+        aux_p[k] = c;
+      } else if constexpr (kOp == AggregateOp::kMax) {
+        if (value_p[k] < f || std::isnan(value_p[k])) value_p[k] = f;
+      } else if constexpr (kOp == AggregateOp::kMin) {
+        if (value_p[k] > f || std::isnan(value_p[k])) value_p[k] = f;
+      } else if constexpr (kOp == AggregateOp::kCount) {
+        count_p[k] += 1;
+      } else if constexpr (kOp == AggregateOp::kStdvar) {
+        count_p[k] += 1;
+        const double delta = f - aux_p[k];
+        aux_p[k] += delta / count_p[k];
+        value_p[k] += delta * (f - aux_p[k]);
+      }
+    }
+  }
 };
 
 // Go's container/heap operations over a vector with a Less(i, j) predicate.
@@ -132,6 +298,161 @@ std::string FormatG(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   return FormatFloatGo(v);
+}
+
+// A streaming aggregation of a range function over a selector (sum by (job) (rate(x[5m]))),
+// evaluated on several threads with each series' points going straight into accumulators:
+// - with many groups, each thread takes whole groups and reads their series;
+// - with few, the steps are split into one contiguous range per thread and each thread reads
+//   every series over its range into accumulators of its own.
+// Either way every cell receives its inputs in series order, so the values are bit-identical
+// to the one-thread evaluation, and the threads share nothing but the sample count until
+// they are joined.
+Result<EvalValue> AggregateRangeCall(Evaluator& ev, AggregateOp op,
+                                     const std::vector<std::string>& grouping, bool without,
+                                     const RangeCall& call, const StepRange& r) {
+  EvalValue out;
+  out.type = ValueType::kVector;
+  const auto& series = call.series();
+  const size_t n = series.size();
+  const size_t steps = r.NumSteps();
+  if (n == 0 || steps == 0) return out;
+  Grouper grouper(grouping, without);
+  std::vector<uint32_t> group_of(n);
+  for (size_t i = 0; i < n; ++i) {
+    group_of[i] = static_cast<uint32_t>(grouper.GroupOf(series[i]->labels()));
+  }
+  const size_t ngroups = grouper.size();
+  const size_t threads =
+      n >= kParallelMinSeries ? static_cast<size_t>(std::max(ev.parallelism(), 1)) : 1;
+  const bool by_group = threads > 1 && ngroups >= 4 * threads;
+  // One task per group (by_group) or per thread's step range.
+  const size_t ntasks = by_group ? ngroups : std::min(threads, steps);
+
+  struct Task {
+    StepRange r;
+    std::vector<uint32_t> members;  // by_group: the group's series, in order.
+    std::vector<uint32_t> local;    // Group -> index into accs (UINT32_MAX: none yet).
+    std::vector<GroupAcc> accs;
+    std::vector<uint32_t> first;  // Per entry of accs: the first series with points.
+  };
+  std::vector<Task> tasks(ntasks);
+  for (size_t t = 0; t < ntasks; ++t) {
+    const size_t k0 = by_group ? 0 : steps * t / ntasks;
+    const size_t k1 = by_group ? steps : steps * (t + 1) / ntasks;
+    tasks[t].r = StepRange{r.Time(k0), r.Time(k1 - 1), r.interval};
+    tasks[t].local.assign(by_group ? 1 : ngroups, UINT32_MAX);
+  }
+  if (by_group) {
+    for (size_t i = 0; i < n; ++i) tasks[group_of[i]].members.push_back(static_cast<uint32_t>(i));
+  }
+  // Whether a series had points (by_group: each series belongs to one task; else per task).
+  std::vector<std::vector<uint8_t>> has_points(by_group ? 1 : ntasks, std::vector<uint8_t>(n));
+  std::vector<Status> status(threads);
+  // Samples held by all threads; starts at what the query already holds.
+  std::atomic<int64_t> held{ev.current_samples()};
+  std::atomic<size_t> next_task{0};
+  std::atomic<bool> stop{false};
+  std::atomic<bool> too_many{false};
+  const int64_t max_samples = ev.max_samples();
+
+  auto work = [&](size_t worker) {
+    SampleBuffer buf;
+    std::vector<Sample> points;
+    size_t done = 0;
+    for (size_t t = next_task++; t < ntasks; t = next_task++) {
+      Task& task = tasks[t];
+      std::vector<uint8_t>& had = has_points[by_group ? 0 : t];
+      points.resize(task.r.NumSteps());
+      const size_t count_i = by_group ? task.members.size() : n;
+      for (size_t j = 0; j < count_i; ++j) {
+        if ((done++ & 63) == 0 && (stop.load(std::memory_order_relaxed) || ev.Interrupted())) {
+          stop = true;
+          return;
+        }
+        const size_t i = by_group ? task.members[j] : j;
+        size_t count = 0;
+        size_t raw = 0;
+        Status st = call.Run(i, task.r, buf, points.data(), count, raw);
+        if (!st.ok()) {
+          status[worker] = std::move(st);
+          stop = true;
+          return;
+        }
+        // As the one-thread evaluation counts: the samples read and the points made are held
+        // while the series is added; the cells it adds stay.
+        const auto transient = static_cast<int64_t>(raw + count);
+        int64_t added = 0;
+        if (count > 0) {
+          had[i] = 1;
+          const size_t g = by_group ? 0 : group_of[i];
+          uint32_t& l = task.local[g];
+          if (l == UINT32_MAX) {
+            l = static_cast<uint32_t>(task.accs.size());
+            task.accs.emplace_back().Init(op);
+            task.first.push_back(static_cast<uint32_t>(i));
+          }
+          GroupAcc& acc = task.accs[l];
+          acc.drop_name = call.drop_name();
+          added = static_cast<int64_t>(
+              acc.Add(op, std::span<const Sample>(points.data(), count), r));
+        }
+        if (held.fetch_add(transient + added, std::memory_order_relaxed) + transient + added >
+            max_samples) {
+          too_many = true;
+          stop = true;
+          return;
+        }
+        held.fetch_sub(transient, std::memory_order_relaxed);
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  const size_t nthreads = std::min(threads, ntasks);
+  pool.reserve(nthreads - 1);
+  for (size_t w = 1; w < nthreads; ++w) pool.emplace_back(work, w);
+  work(0);
+  for (auto& t : pool) t.join();
+
+  PLATOPS_RETURN_IF_ERROR(ev.CheckInterrupt());
+  for (const Status& st : status) PLATOPS_RETURN_IF_ERROR(st);
+  if (too_many) return ev.TooManySamples();
+
+  // Annotations in series order, as the one-thread evaluation makes them.
+  for (size_t i = 0; i < n; ++i) {
+    if (std::any_of(has_points.begin(), has_points.end(), [&](const auto& h) { return h[i]; })) {
+      call.Annotate(ev, series[i]->labels());
+    }
+  }
+  // Each group's accumulators in step order, and its first series with points.
+  std::vector<std::vector<const GroupAcc*>> pieces(ngroups);
+  std::vector<uint32_t> first(ngroups, UINT32_MAX);
+  for (size_t t = 0; t < ntasks; ++t) {
+    const Task& task = tasks[t];
+    for (size_t l = 0; l < task.accs.size(); ++l) {
+      const size_t g = by_group ? t : group_of[task.first[l]];
+      pieces[g].push_back(&task.accs[l]);
+      first[g] = std::min(first[g], task.first[l]);
+    }
+  }
+  // Groups in the order of their first series with points.
+  std::vector<std::pair<uint32_t, uint32_t>> order;
+  for (size_t g = 0; g < ngroups; ++g) {
+    if (first[g] != UINT32_MAX) order.emplace_back(first[g], static_cast<uint32_t>(g));
+  }
+  std::sort(order.begin(), order.end());
+  for (const auto& [unused, g] : order) {
+    EvalSeries s;
+    for (const GroupAcc* acc : pieces[g]) {
+      s.drop_name = s.drop_name || acc->drop_name;
+      acc->AppendPoints(op, r, s.points);
+    }
+    if (s.points.empty()) continue;
+    s.labels = std::move(grouper.labels(g));
+    PLATOPS_RETURN_IF_ERROR(ev.AddSamples(static_cast<int64_t>(s.points.size())));
+    out.series.push_back(std::move(s));
+  }
+  return out;
 }
 
 }  // namespace
@@ -379,170 +700,35 @@ Result<EvalValue> Evaluator::EvalAggregate(const AggregateExpr& a, const StepRan
 
   // Streaming aggregations: input series are consumed one at a time into per-group, per-step
   // accumulators, in input order (so floating-point results match step-wise evaluation).
+  if (const Expr& arg = Unparen(*a.expr); arg.kind == ExprKind::kCall) {
+    PLATOPS_ASSIGN_OR_RETURN(auto call,
+                             RangeCall::Prepare(*this, static_cast<const Call&>(arg)));
+    if (call != nullptr) return AggregateRangeCall(*this, op, grouping, a.without, *call, r);
+  }
   Grouper grouper(grouping, a.without);
   std::vector<GroupAcc> accs;
-  const bool need_aux = op == AggregateOp::kSum || op == AggregateOp::kAvg ||
-                        op == AggregateOp::kStddev || op == AggregateOp::kStdvar;
-  const bool need_count = op == AggregateOp::kAvg || op == AggregateOp::kCount ||
-                          op == AggregateOp::kStddev || op == AggregateOp::kStdvar;
   int64_t held = 0;
   Status st = ForEachSeries(*a.expr, r, [&](const SeriesView& s) -> Status {
     PLATOPS_RETURN_IF_ERROR(CheckInterrupt());
     const size_t g = grouper.GroupOf(s.labels);
     if (g >= accs.size()) {
       accs.resize(g + 1);
-      GroupAcc& acc = accs[g];
-      // The arrays an aggregation uses start non-empty so that Cover grows them.
-      acc.seen.resize(1);
-      if (op != AggregateOp::kGroup && op != AggregateOp::kCount) acc.value.resize(1);
-      if (need_aux) acc.aux.resize(1);
-      if (need_count) acc.count.resize(1);
-      if (op == AggregateOp::kAvg) {
-        acc.mean.resize(1);
-        acc.incremental.resize(1);
-      }
+      accs[g].Init(op);
     }
     GroupAcc& acc = accs[g];
     acc.drop_name = acc.drop_name || s.drop_name;
     if (s.points.empty()) return Status::Ok();
-    const size_t first = r.Index(s.points.front().t);
-    const size_t added = acc.Cover(first, r.Index(s.points.back().t));
+    const size_t added = acc.Add(op, s.points, r);
     held += static_cast<int64_t>(added);
-    PLATOPS_RETURN_IF_ERROR(AddSamples(static_cast<int64_t>(added)));
-    // Points are at step times, ascending: find each step index by walking, not dividing. The
-    // cells are addressed through raw pointers so the hot loop keeps them in registers.
-    size_t k = first - acc.base;
-    int64_t step_time = r.Time(first);
-    uint8_t* seen = acc.seen.data();
-    double* value = acc.value.data();
-    double* aux = acc.aux.data();
-    double* mean = acc.mean.data();
-    double* count = acc.count.data();
-    uint8_t* incremental = acc.incremental.data();
-    for (const Sample& p : s.points) {
-      while (step_time < p.t) {
-        ++k;
-        step_time += r.interval;
-      }
-      const double f = p.v;
-      if (!seen[k]) {
-        seen[k] = 1;
-        switch (op) {
-          case AggregateOp::kSum:
-          case AggregateOp::kMin:
-          case AggregateOp::kMax:
-            value[k] = f;
-            break;
-          case AggregateOp::kAvg:
-            value[k] = f;
-            mean[k] = f;
-            count[k] = 1;
-            break;
-          case AggregateOp::kCount:
-            count[k] = 1;
-            break;
-          case AggregateOp::kStddev:
-          case AggregateOp::kStdvar:
-            count[k] = 1;
-            aux[k] = f;
-            value[k] = (std::isnan(f) || std::isinf(f)) ? NAN : 0;
-            break;
-          default:
-            break;
-        }
-        continue;
-      }
-      switch (op) {
-        case AggregateOp::kSum:
-          KahanSumInc(f, value[k], aux[k]);
-          break;
-        case AggregateOp::kAvg: {
-          double& n = count[k];
-          n += 1;
-          if (!incremental[k]) {
-            double sum = value[k];
-            double c = aux[k];
-            KahanSumInc(f, sum, c);
-            if (!std::isinf(sum)) {
-              value[k] = sum;
-              aux[k] = c;
-              break;
-            }
-            // The sum would overflow: continue with an incremental mean.
-            incremental[k] = 1;
-            mean[k] = value[k] / (n - 1);
-            aux[k] /= n - 1;
-          }
-          const double q = (n - 1) / n;
-          double m = q * mean[k];
-          double c = q * aux[k];
-          KahanSumInc(f / n, m, c);
-          mean[k] = m;
-          aux[k] = c;
-          break;
-        }
-        case AggregateOp::kMax:
-          if (value[k] < f || std::isnan(value[k])) value[k] = f;
-          break;
-        case AggregateOp::kMin:
-          if (value[k] > f || std::isnan(value[k])) value[k] = f;
-          break;
-        case AggregateOp::kCount:
-          count[k] += 1;
-          break;
-        case AggregateOp::kStddev:
-        case AggregateOp::kStdvar: {
-          count[k] += 1;
-          const double delta = f - aux[k];
-          aux[k] += delta / count[k];
-          value[k] += delta * (f - aux[k]);
-          break;
-        }
-        default:
-          break;
-      }
-    }
-    return Status::Ok();
+    return AddSamples(static_cast<int64_t>(added));
   });
   PLATOPS_RETURN_IF_ERROR(st);
   current_samples_ -= held;
 
   for (size_t g = 0; g < accs.size(); ++g) {
-    GroupAcc& acc = accs[g];
     EvalSeries s;
-    s.drop_name = acc.drop_name;
-    for (size_t k = 0; k < acc.span; ++k) {
-      if (!acc.seen[k]) continue;
-      double v = 0;
-      switch (op) {
-        case AggregateOp::kSum:
-          v = acc.value[k] + acc.aux[k];
-          break;
-        case AggregateOp::kAvg:
-          v = acc.incremental[k] ? acc.mean[k] + acc.aux[k]
-                                 : acc.value[k] / acc.count[k] + acc.aux[k] / acc.count[k];
-          break;
-        case AggregateOp::kMin:
-        case AggregateOp::kMax:
-          v = acc.value[k];
-          break;
-        case AggregateOp::kCount:
-          v = acc.count[k];
-          break;
-        case AggregateOp::kGroup:
-          v = 1;
-          break;
-        case AggregateOp::kStdvar:
-          v = acc.value[k] / acc.count[k];
-          break;
-        case AggregateOp::kStddev:
-          v = std::sqrt(acc.value[k] / acc.count[k]);
-          break;
-        default:
-          break;
-      }
-      s.points.push_back(Sample{r.Time(acc.base + k), v});
-    }
+    s.drop_name = accs[g].drop_name;
+    accs[g].AppendPoints(op, r, s.points);
     if (s.points.empty()) continue;
     s.labels = std::move(grouper.labels(g));
     PLATOPS_RETURN_IF_ERROR(AddSamples(static_cast<int64_t>(s.points.size())));

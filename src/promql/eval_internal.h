@@ -253,6 +253,20 @@ struct RangeWindow {
   std::span<const Sample> window() const { return all.subspan(lo, hi - lo); }
 };
 
+// What one series' windows need besides its samples.
+struct SlideParams {
+  const StepRange* r = nullptr;
+  std::optional<int64_t> at;
+  int64_t offset = 0;
+  int64_t range = 0;
+  const double* arg0 = nullptr;  // Per-step scalar arguments, when the function has them.
+  const double* arg1 = nullptr;
+};
+// Slides a range function's window across the steps of p.r over one series' samples and writes
+// a point per step with a value; returns the number of points, or -(error code) when the
+// function rejected its scalar arguments.
+using SlideFn = int64_t (*)(std::span<const Sample>, const SlideParams&, Sample*);
+
 // Selections of at least this many series are read on Options::parallelism threads.
 inline constexpr size_t kParallelMinSeries = 64;
 // How many series the reading threads may run ahead of the one evaluating.
@@ -294,8 +308,14 @@ class Evaluator {
   ErrorType error_type() const { return error_type_; }
   // kTimeout/kCanceled when the query must stop.
   Status CheckInterrupt();
+  // True when the query must stop (canceled or past its deadline). Unlike CheckInterrupt it
+  // records nothing, so any thread of the query may ask.
+  bool Interrupted() const;
   // Counts samples held in memory; fails past the max_samples limit.
   Status AddSamples(int64_t n);
+  // The error AddSamples returns past the limit.
+  Status TooManySamples();
+  int64_t max_samples() const { return options_.max_samples; }
   int64_t current_samples() const { return current_samples_; }
   void set_current_samples(int64_t n) { current_samples_ = n; }
   Annotations& annotations() { return annotations_; }
@@ -342,6 +362,34 @@ class Evaluator {
       series_cache_;
   // Selectors the evaluator builds itself (info()); kept alive as series_cache_ keys.
   std::vector<std::unique_ptr<VectorSelector>> synthetic_selectors_;
+};
+
+// A range-vector function without scalar arguments applied to a matrix selector (rate(x[5m]),
+// max_over_time(x[1h]), ...), prepared so that an aggregation over it can evaluate disjoint step
+// ranges on several threads, each series' points going straight into that range's accumulators.
+class RangeCall {
+ public:
+  // Null when `c` is not such a call. Selects the series.
+  static Result<std::unique_ptr<RangeCall>> Prepare(Evaluator& ev, const Call& c);
+
+  const std::vector<std::unique_ptr<metrics::Series>>& series() const { return *series_; }
+  // Whether the output drops the metric name (all but last_over_time).
+  bool drop_name() const { return drop_name_; }
+  // Writes the points of series i at the steps of `r` to `out` (room for r.NumSteps() points)
+  // and sets `count` to their number and `raw` to the samples read. Thread-safe: `buf` and
+  // `out` are the caller's.
+  Status Run(size_t i, const StepRange& r, SampleBuffer& buf, Sample* out, size_t& count,
+             size_t& raw) const;
+  // Adds the annotations a series with output earns (rate/increase of a non-counter name).
+  void Annotate(Evaluator& ev, const Labels& labels) const;
+
+ private:
+  RangeCall() = default;
+  const Call* call_ = nullptr;
+  const std::vector<std::unique_ptr<metrics::Series>>* series_ = nullptr;
+  SlideFn slide_ = nullptr;
+  SlideParams params_;
+  bool drop_name_ = true;
 };
 
 // Total number of points in a set.

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstdio>
+#include <limits>
 #include <numbers>
 
 #include "metrics/matcher.h"
@@ -24,6 +25,17 @@ using RangeFn = bool (*)(const RangeWindow& w, double& out);
 double RangeSeconds(int64_t ms) {
   // Go's time.Duration.Seconds().
   return static_cast<double>(ms / 1000) + static_cast<double>((ms % 1000) * 1'000'000) / 1e9;
+}
+
+// Whether sampled * (first / result), the time a counter would take to fall to zero, is
+// certainly not below to_start. Comparing products instead of dividing keeps a division off
+// the common path; only a clear margin (far beyond the roundings of either form) decides, and
+// anything else (overflow, subnormals) goes to the exact computation, so results are unchanged.
+inline bool FarFromZero(double sampled, double first, double result, double to_start) {
+  const double a = sampled * first;
+  const double b = to_start * result;
+  return a >= std::numeric_limits<double>::min() && b >= std::numeric_limits<double>::min() &&
+         a <= std::numeric_limits<double>::max() && b * (1 + 1e-9) < a;
 }
 
 [[gnu::always_inline]] inline bool ExtrapolatedRate(const RangeWindow& w, bool counter, bool rate,
@@ -64,7 +76,7 @@ double RangeSeconds(int64_t ms) {
     if (rate) sh.factor /= w.range_seconds;
   }
   double factor = sh.factor;
-  if (counter && result > 0 && first.v >= 0) {
+  if (counter && result > 0 && first.v >= 0 && !FarFromZero(sh.sampled, first.v, result, sh.to_start)) {
     // A counter cannot go below zero: do not extrapolate past the point where it would.
     const double to_zero = sh.sampled * (first.v / result);
     if (to_zero < sh.to_start) {
@@ -310,16 +322,6 @@ bool FnDoubleExponentialSmoothing(const RangeWindow& w, double& out) {
   return true;
 }
 
-// What one series' windows need besides its samples.
-struct SlideParams {
-  const StepRange* r = nullptr;
-  std::optional<int64_t> at;
-  int64_t offset = 0;
-  int64_t range = 0;
-  const double* arg0 = nullptr;  // Per-step scalar arguments, when the function has them.
-  const double* arg1 = nullptr;
-};
-
 // Slides the window across the steps and writes F's value at each step to `out` (room for one
 // point per step); returns the number of points, or -(error code) when F rejected its arguments.
 template <RangeFn F, bool kCounter = false>
@@ -362,8 +364,6 @@ int64_t Slide(std::span<const Sample> all, const SlideParams& p, Sample* out) {
   }
   return count;
 }
-
-using SlideFn = int64_t (*)(std::span<const Sample>, const SlideParams&, Sample*);
 
 struct RangeFnInfo {
   std::string_view name;
@@ -424,6 +424,24 @@ std::string FormatPercentF(double v) {
   return buf;
 }
 
+bool IsCounterFunction(std::string_view name) { return name == "rate" || name == "increase"; }
+
+// Prometheus's info that rate()/increase() got a series whose name is not a counter's.
+void NotCounterInfo(Evaluator& ev, const Expr& arg, const Labels& labels) {
+  const std::string_view metric = GetLabel(labels, metrics::kMetricName);
+  auto ends = [&](std::string_view suffix) {
+    return metric.size() >= suffix.size() &&
+           metric.substr(metric.size() - suffix.size()) == suffix;
+  };
+  if (!metric.empty() && !ends("_total") && !ends("_sum") && !ends("_count") &&
+      !ends("_bucket")) {
+    ev.annotations().Info(
+        "PromQL info: metric might not be a counter, name does not end in "
+        "_total/_sum/_count/_bucket: " +
+        QuoteString(metric) + " (" + ev.Position(arg.pos) + ")");
+  }
+}
+
 // Runs a range-vector function over every series of its matrix argument. `on_series` receives
 // each input series' labels and its output points.
 Status RunRangeFunction(
@@ -476,7 +494,7 @@ Status RunRangeFunction(
   params.range = range;
   params.arg0 = scalars.size() > 0 ? scalars[0].data() : nullptr;
   params.arg1 = scalars.size() > 1 ? scalars[1].data() : nullptr;
-  const bool counter_info = name == "rate" || name == "increase";
+  const bool counter_info = IsCounterFunction(name);
   std::vector<Sample> out(steps);  // One point per step at most; filled anew for each series.
   bool any_output = false;
 
@@ -501,20 +519,7 @@ Status RunRangeFunction(
     if (count == 0) return Status::Ok();
     const std::span<const Sample> points(out.data(), static_cast<size_t>(count));
     any_output = true;
-    if (counter_info) {
-      const std::string_view metric = GetLabel(labels, metrics::kMetricName);
-      auto ends = [&](std::string_view suffix) {
-        return metric.size() >= suffix.size() &&
-               metric.substr(metric.size() - suffix.size()) == suffix;
-      };
-      if (!metric.empty() && !ends("_total") && !ends("_sum") && !ends("_count") &&
-          !ends("_bucket")) {
-        ev.annotations().Info(
-            "PromQL info: metric might not be a counter, name does not end in "
-            "_total/_sum/_count/_bucket: " +
-            QuoteString(metric) + " (" + ev.Position(c.args[mi]->pos) + ")");
-      }
-    }
+    if (counter_info) NotCounterInfo(ev, *c.args[mi], labels);
     PLATOPS_RETURN_IF_ERROR(ev.AddSamples(static_cast<int64_t>(points.size())));
     Status st = on_series(labels, points);
     ev.set_current_samples(ev.current_samples() - static_cast<int64_t>(points.size()));
@@ -886,6 +891,46 @@ double BucketFraction(double lower, double upper, std::vector<Bucket>& b) {
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
+
+Result<std::unique_ptr<RangeCall>> RangeCall::Prepare(Evaluator& ev, const Call& c) {
+  if (c.args.size() != 1 || c.func->name == "absent_over_time") return {std::unique_ptr<RangeCall>()};
+  const Expr& arg = Unparen(*c.args[0]);
+  if (arg.kind != ExprKind::kMatrixSelector) return {std::unique_ptr<RangeCall>()};
+  const RangeFnInfo* info = FindRangeFn(c.func->name);
+  if (info == nullptr) return {std::unique_ptr<RangeCall>()};
+  const auto& ms = static_cast<const MatrixSelector&>(arg);
+  std::unique_ptr<RangeCall> rc(new RangeCall);
+  PLATOPS_ASSIGN_OR_RETURN(rc->series_, ev.SelectSeries(*ms.selector));
+  rc->call_ = &c;
+  rc->slide_ = info->slide;
+  rc->params_.range = ms.range.count();
+  rc->params_.offset = ms.selector->offset.count();
+  rc->params_.at = ev.AtTime(ms.selector->at);
+  rc->drop_name_ = c.func->name != "last_over_time";
+  return rc;
+}
+
+Status RangeCall::Run(size_t i, const StepRange& r, SampleBuffer& buf, Sample* out,
+                      size_t& count, size_t& raw) const {
+  count = 0;
+  raw = 0;
+  if (r.NumSteps() == 0) return Status::Ok();
+  const SlideParams& p = params_;
+  const int64_t lo = (p.at ? *p.at : r.start) - p.offset - p.range;
+  const int64_t hi = (p.at ? *p.at : r.end) - p.offset;
+  PLATOPS_RETURN_IF_ERROR(ReadSeriesRange(*(*series_)[i], lo, hi, buf));
+  raw = buf.size();
+  if (buf.empty()) return Status::Ok();
+  SlideParams params = p;
+  params.r = &r;
+  // Without scalar arguments no function rejects its input.
+  count = static_cast<size_t>(std::max<int64_t>(slide_(buf.span(), params, out), 0));
+  return Status::Ok();
+}
+
+void RangeCall::Annotate(Evaluator& ev, const Labels& labels) const {
+  if (IsCounterFunction(call_->func->name)) NotCounterInfo(ev, *call_->args[0], labels);
+}
 
 Status Evaluator::StreamCall(const Call& c, const StepRange& r, const SeriesSink& sink) {
   const int mi = MatrixArgIndex(c);
