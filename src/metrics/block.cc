@@ -447,7 +447,8 @@ struct Block::Impl {
     }
     return r.ok;
   }
-  Result<std::vector<Sample>> ReadChunk(const ChunkMeta& m) const {
+  // Appends the samples of chunk `m` to `out`; on error `out` is left as it was.
+  Status ReadChunkAppend(const ChunkMeta& m, std::vector<Sample>& out) const {
     std::string_view data = chunks->bytes();
     if (m.offset + m.length + 4 > data.size() || m.offset < kChunksMagic.size() + 1) {
       return InvalidArgument("chunk at offset " + std::to_string(m.offset) + " is beyond the end of the chunks file");
@@ -456,7 +457,12 @@ struct Block::Impl {
     if (Crc32c(bytes) != GetFixed32(data.data() + m.offset + m.length)) {
       return InvalidArgument("chunk at offset " + std::to_string(m.offset) + ": checksum mismatch");
     }
-    return DecodeDense(bytes);
+    return DecodeDenseAppend(bytes, out);
+  }
+  Result<std::vector<Sample>> ReadChunk(const ChunkMeta& m) const {
+    std::vector<Sample> out;
+    PLATOPS_RETURN_IF_ERROR(ReadChunkAppend(m, out));
+    return out;
   }
 };
 
@@ -524,7 +530,8 @@ namespace {
 
 class ChunkListIterator : public SampleIterator {
  public:
-  using Loader = std::function<Result<std::vector<Sample>>(const ChunkMeta&)>;
+  // Appends a chunk's samples to the vector; on error leaves it as it was.
+  using Loader = std::function<Status(const ChunkMeta&, std::vector<Sample>&)>;
   ChunkListIterator(std::vector<ChunkMeta> chunks, Loader load, int64_t mint, int64_t maxt)
       : chunks_(std::move(chunks)), load_(std::move(load)), mint_(mint), maxt_(maxt) {}
 
@@ -568,6 +575,14 @@ class ChunkListIterator : public SampleIterator {
       out.insert(out.end(), begin, end);
       pos_ = static_cast<size_t>(end - samples_.begin());
       if (pos_ < samples_.size()) return Check();
+      // Chunks wholly within the limit are decoded straight into `out`.
+      while (next_chunk_ < chunks_.size() && chunks_[next_chunk_].max_t <= limit) {
+        Status st = load_(chunks_[next_chunk_++], out);
+        if (!st.ok()) {
+          status_ = std::move(st);
+          return Finish();
+        }
+      }
       while (pos_ >= samples_.size()) {
         if (!LoadNext()) return false;
       }
@@ -577,13 +592,13 @@ class ChunkListIterator : public SampleIterator {
  private:
   bool LoadNext() {
     if (next_chunk_ >= chunks_.size()) return Finish();
-    auto r = load_(chunks_[next_chunk_++]);
-    if (!r.ok()) {
-      status_ = r.status();
+    samples_.clear();
+    pos_ = 0;
+    Status st = load_(chunks_[next_chunk_++], samples_);
+    if (!st.ok()) {
+      status_ = std::move(st);
       return Finish();
     }
-    samples_ = std::move(r).value();
-    pos_ = 0;
     return true;
   }
   bool Check() {
@@ -622,7 +637,11 @@ class BlockSeries : public Series {
   std::unique_ptr<SampleIterator> Iterator() const override {
     auto block = block_;
     return std::make_unique<ChunkListIterator>(
-        chunks_, [block](const ChunkMeta& m) { return block->impl_->ReadChunk(m); }, mint_, maxt_);
+        chunks_,
+        [block](const ChunkMeta& m, std::vector<Sample>& out) {
+          return block->impl_->ReadChunkAppend(m, out);
+        },
+        mint_, maxt_);
   }
 
  private:

@@ -5,10 +5,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <optional>
+#include <thread>
 #include <set>
 
 #include <spdlog/spdlog.h>
@@ -144,10 +147,23 @@ class DbQuerier : public Querier {
   Result<std::vector<std::unique_ptr<Series>>> Select(
       std::span<const Matcher> matchers) override {
     if (parts_.size() == 1) return parts_[0]->Select(matchers);
+    // With two blocks or more the parts are read on two threads: reading a block's series is
+    // most of a large selection's time, and a thread costs little beside reading two blocks.
+    const size_t n = parts_.size();
+    std::vector<std::optional<Result<std::vector<std::unique_ptr<Series>>>>> results(n);
+    std::atomic<size_t> next{0};
+    auto read = [&] {
+      for (size_t i = next++; i < n; i = next++) results[i] = parts_[i]->Select(matchers);
+    };
+    std::thread helper;
+    if (n >= 3) helper = std::thread(read);
+    read();
+    if (helper.joinable()) helper.join();
     std::vector<std::vector<std::unique_ptr<Series>>> lists;
-    for (auto& p : parts_) {
-      PLATOPS_ASSIGN_OR_RETURN(auto list, p->Select(matchers));
-      lists.push_back(std::move(list));
+    lists.reserve(n);
+    for (auto& r : results) {
+      if (!r->ok()) return r->status();
+      lists.push_back(std::move(*r).value());
     }
     // K-way merge by labels; each list is sorted and parts_ are in time order.
     std::vector<size_t> pos(lists.size(), 0);
@@ -162,7 +178,8 @@ class DbQuerier : public Querier {
       }
       if (smallest == nullptr) break;
       std::vector<std::unique_ptr<Series>> same;
-      Labels key = *smallest;
+      // The Series objects stay put while their pointers move into `same`.
+      const Labels& key = *smallest;
       for (size_t i = 0; i < lists.size(); ++i) {
         if (pos[i] < lists[i].size() && lists[i][pos[i]]->labels() == key) {
           same.push_back(std::move(lists[i][pos[i]++]));

@@ -139,6 +139,36 @@ TEST_F(DbTest, CutsTheHeadIntoBlocksAndQueriesAcrossBlocksAndHead) {
   EXPECT_EQ(app->Append(ref, L("m", "new"), 5000, 1), AppendError::kOutOfBounds);
 }
 
+TEST_F(DbTest, ALargeSelectionAcrossBlocksIsCompleteAndSorted) {
+  // Several blocks (read on two threads) with many series, a series only in the oldest block
+  // and one only in the head.
+  auto db = OpenDb(Options());
+  std::vector<Labels> many;
+  for (int i = 0; i < 600; ++i) many.push_back(L("m", "i" + std::to_string(1000 + i)));
+  Fill(*db, {L("m", "old")}, 0, 3000, 1000);
+  Fill(*db, many, 0, 36'000, 1000);
+  ASSERT_TRUE(db->Maintain().ok());
+  ASSERT_GE(db->Blocks().size(), 2u);
+  Fill(*db, {L("m", "new")}, 36'000, 37'000, 500);
+  auto q = db->NewQuerier(INT64_MIN, INT64_MAX);
+  ASSERT_TRUE(q.ok());
+  auto series = q.value()->Select(std::vector<Matcher>{{MatchType::kEqual, "__name__", "m"}});
+  ASSERT_TRUE(series.ok()) << series.status().message();
+  ASSERT_THAT(series.value(), SizeIs(602));
+  for (size_t i = 1; i < series.value().size(); ++i) {
+    EXPECT_TRUE(series.value()[i - 1]->labels() < series.value()[i]->labels()) << i;
+  }
+  auto data = Read(*db, "m");
+  EXPECT_THAT(data["old"], SizeIs(3));
+  EXPECT_THAT(data["new"], SizeIs(2));
+  for (int i = 0; i < 600; ++i) {
+    const auto& v = data["i" + std::to_string(1000 + i)];
+    ASSERT_THAT(v, SizeIs(36)) << i;
+    EXPECT_EQ(v.front().t, 0);
+    EXPECT_EQ(v.back().t, 35'000);
+  }
+}
+
 TEST_F(DbTest, TruncatesTheWalAndStillRestoresEverythingAfterARestart) {
   for (bool snapshot : {false, true}) {
     SCOPED_TRACE(snapshot ? "through the head snapshot" : "through the WAL");

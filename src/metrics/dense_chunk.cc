@@ -130,9 +130,10 @@ void WriteInts(BitWriter& w, const std::vector<int64_t>& xs, const IntCoding& c)
 }
 
 // Reads `count` integers; a malformed stream marks the reader bad.
-std::vector<int64_t> ReadInts(BitReader& r, size_t count) {
-  std::vector<int64_t> out;
-  if (count == 0) return out;
+// Replaces the contents of `out` (whose storage is reused) with `count` integers.
+void ReadInts(BitReader& r, size_t count, std::vector<int64_t>& out) {
+  out.clear();
+  if (count == 0) return;
   out.reserve(count);
   const auto kind = static_cast<uint8_t>(r.ReadBits(8));
   if (kind == kIntPacked) {
@@ -141,10 +142,10 @@ std::vector<int64_t> ReadInts(BitReader& r, size_t count) {
     if (width > 64) r.MarkBad();
     if (width == 0 && r.ok()) {
       out.assign(count, min);
-      return out;
+      return;
     }
     for (size_t i = 0; i < count && r.ok(); ++i) out.push_back(WrapAdd(min, r.ReadBits(width)));
-    return out;
+    return;
   }
   const int k = static_cast<int>(r.ReadBits(8));
   if (kind != kIntExpGolomb || k > 63) r.MarkBad();
@@ -168,14 +169,14 @@ std::vector<int64_t> ReadInts(BitReader& r, size_t count) {
       }
     }
     const int nb = r.ReadZeroRun(64);
-    if (nb < 0) return out;
+    if (nb < 0) return;
     uint64_t q = nb == 0 ? 0 : 1;
     if (nb > 1) q = (q << (nb - 1)) | r.ReadBits(nb - 1);
     if (k > 0 && nb > 0 && (q >> (64 - k)) != 0) r.MarkBad();  // Would lose high bits.
     const uint64_t u = (k == 0 ? q : (q << k)) | r.ReadBits(k);
     out.push_back(UnZigZag(u));
   }
-  return out;
+  return;
 }
 
 // ---- Timestamps.
@@ -371,7 +372,10 @@ std::string EncodeDense(std::span<const Sample> samples) {
   return out;
 }
 
-Result<std::vector<Sample>> DecodeDense(std::string_view bytes) {
+namespace {
+
+// DecodeDenseAppend's work; on error `all` may hold a part of the chunk beyond `base`.
+Status DecodeDenseInto(std::string_view bytes, std::vector<Sample>& all, size_t base) {
   BitReader r(bytes);
   const uint64_t version = r.ReadBits(8);
   if (!r.ok()) return Corrupt("empty input");
@@ -382,23 +386,25 @@ Result<std::vector<Sample>> DecodeDense(std::string_view bytes) {
     return Corrupt("sample count " + std::to_string(n) + " exceeds " +
                    std::to_string(kMaxDenseSamples));
   }
-  std::vector<Sample> out(n);
+  all.resize(base + n);
+  Sample* const out = all.data() + base;
+  // Integer streams are decoded into storage that stays with the thread.
+  thread_local std::vector<int64_t> ints;
   if (n > 0) {
     // Timestamps.
     out[0].t = UnZigZag(ReadUvarint(r));
     if (n >= 2) {
       const auto mode = static_cast<uint8_t>(r.ReadBits(8));
       const int64_t first = UnZigZag(ReadUvarint(r));
-      std::vector<int64_t> ints;
       if (mode == kTimeGrid) {
-        ints = ReadInts(r, n - 1);
+        ReadInts(r, n - 1, ints);
         if (!r.ok()) return Corrupt("truncated or malformed timestamps");
         for (size_t i = 1; i < n; ++i) {
           out[i].t = WrapAdd(out[0].t,
                              i * static_cast<uint64_t>(first) + static_cast<uint64_t>(ints[i - 1]));
         }
       } else if (mode == kTimeDod) {
-        ints = ReadInts(r, n - 2);
+        ReadInts(r, n - 2, ints);
         if (!r.ok()) return Corrupt("truncated or malformed timestamps");
         auto delta = static_cast<uint64_t>(first);
         out[1].t = WrapAdd(out[0].t, delta);
@@ -434,16 +440,15 @@ Result<std::vector<Sample>> DecodeDense(std::string_view bytes) {
       if (n >= 2) {
         const auto mmode = static_cast<uint8_t>(r.ReadBits(8));
         const int64_t first = UnZigZag(ReadUvarint(r));
-        std::vector<int64_t> ints;
-        if (mmode == kMantissaDelta) {
-          ints = ReadInts(r, n - 1);
+          if (mmode == kMantissaDelta) {
+          ReadInts(r, n - 1, ints);
           if (!r.ok()) return Corrupt("truncated or malformed values");
           for (size_t i = 1; i < n; ++i) {
             m = WrapAdd(m, static_cast<uint64_t>(first) + static_cast<uint64_t>(ints[i - 1]));
             out[i].v = MantissaToDouble(m, digits);
           }
         } else if (mmode == kMantissaDod) {
-          ints = ReadInts(r, n - 2);
+          ReadInts(r, n - 2, ints);
           if (!r.ok()) return Corrupt("truncated or malformed values");
           auto delta = static_cast<uint64_t>(first);
           m = WrapAdd(m, delta);
@@ -475,6 +480,21 @@ Result<std::vector<Sample>> DecodeDense(std::string_view bytes) {
   if (r.bytes_consumed() != bytes.size()) {
     return Corrupt(std::to_string(bytes.size() - r.bytes_consumed()) + " trailing bytes");
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status DecodeDenseAppend(std::string_view bytes, std::vector<Sample>& out) {
+  const size_t base = out.size();
+  Status st = DecodeDenseInto(bytes, out, base);
+  if (!st.ok()) out.resize(base);
+  return st;
+}
+
+Result<std::vector<Sample>> DecodeDense(std::string_view bytes) {
+  std::vector<Sample> out;
+  PLATOPS_RETURN_IF_ERROR(DecodeDenseAppend(bytes, out));
   return out;
 }
 

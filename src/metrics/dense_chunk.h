@@ -23,5 +23,8 @@ std::string EncodeDense(std::span<const Sample> samples);
 
 // Decodes what EncodeDense wrote; corrupt or truncated input gives kInvalidArgument, never UB.
 Result<std::vector<Sample>> DecodeDense(std::string_view bytes);
+// The same, appending the samples to `out` (whose storage a reader reuses chunk after chunk);
+// on error `out` is left as it was.
+Status DecodeDenseAppend(std::string_view bytes, std::vector<Sample>& out);
 
 }  // namespace platops::metrics
