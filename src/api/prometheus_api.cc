@@ -112,66 +112,77 @@ void AppendLabels(std::string& out, const Labels& labels) {
 
 // Unix seconds with the milliseconds when not zero: 1435781451.781 (jsonutil.MarshalTimestamp).
 void AppendTimestamp(std::string& out, int64_t t) {
+  char buf[32];
+  char* p = buf;
   uint64_t u = static_cast<uint64_t>(t);
   if (t < 0) {
-    out += '-';
+    *p++ = '-';
     u = 0 - u;
   }
-  out += std::to_string(u / 1000);
-  if (u % 1000 != 0) {
-    char buf[8];
-    std::snprintf(buf, sizeof(buf), ".%03u", static_cast<unsigned>(u % 1000));
-    out += buf;
+  p = std::to_chars(p, buf + sizeof(buf), u / 1000).ptr;
+  if (const auto ms = static_cast<unsigned>(u % 1000); ms != 0) {
+    *p++ = '.';
+    *p++ = static_cast<char>('0' + ms / 100);
+    *p++ = static_cast<char>('0' + ms / 10 % 10);
+    *p++ = static_cast<char>('0' + ms % 10);
   }
+  out.append(buf, p);
 }
 
 // Go's strconv.FormatFloat(v, 'f', -1, 64), or 'e' below 1e-6 and from 1e21
-// (jsonutil.MarshalFloat).
-std::string FormatValue(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+// (jsonutil.MarshalFloat). A query answer holds one per point, so nothing is allocated here.
+void AppendFloat(std::string& out, double v) {
+  if (std::isnan(v)) {
+    out += "NaN";
+    return;
+  }
+  if (std::isinf(v)) {
+    out += v > 0 ? "+Inf" : "-Inf";
+    return;
+  }
   char buf[64];
   const double a = std::fabs(v);
   if (a != 0 && (a < 1e-6 || a >= 1e21)) {
-    auto r = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::scientific);
-    return std::string(buf, r.ptr);
+    out.append(buf, std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::scientific).ptr);
+    return;
   }
   // The shortest round-trip digits placed in fixed notation; std::to_chars's fixed form would
   // print the exact binary expansion of large values instead of padding with zeros.
-  auto r = std::to_chars(buf, buf + sizeof(buf), a, std::chars_format::scientific);
-  const std::string_view sci(buf, static_cast<size_t>(r.ptr - buf));
-  const size_t e = sci.find('e');
-  std::string digits;
-  for (char c : sci.substr(0, e)) {
-    if (c != '.') digits += c;
+  const char* const end =
+      std::to_chars(buf, buf + sizeof(buf), a, std::chars_format::scientific).ptr;
+  char digits[32];
+  size_t nd = 0;
+  const char* p = buf;
+  for (; p < end && *p != 'e'; ++p) {
+    if (*p != '.') digits[nd++] = *p;
   }
+  const bool negative_exp = p + 1 < end && p[1] == '-';
   int exp = 0;
-  for (char c : sci.substr(e + 2)) exp = exp * 10 + (c - '0');
-  if (sci[e + 1] == '-') exp = -exp;
-  std::string out = std::signbit(v) ? "-" : "";
+  for (p += 2; p < end; ++p) exp = exp * 10 + (*p - '0');
+  if (negative_exp) exp = -exp;
+  if (std::signbit(v)) out += '-';
   if (exp < 0) {
     out += "0.";
     out.append(static_cast<size_t>(-exp - 1), '0');
-    out += digits;
-  } else {
-    const auto int_len = static_cast<size_t>(exp) + 1;
-    if (digits.size() <= int_len) {
-      out += digits;
-      out.append(int_len - digits.size(), '0');
-    } else {
-      out += digits.substr(0, int_len);
-      out += '.';
-      out += digits.substr(int_len);
-    }
+    out.append(digits, nd);
+    return;
   }
-  return out;
+  const auto int_len = static_cast<size_t>(exp) + 1;
+  if (nd <= int_len) {
+    out.append(digits, nd);
+    out.append(int_len - nd, '0');
+  } else {
+    out.append(digits, int_len);
+    out += '.';
+    out.append(digits + int_len, nd - int_len);
+  }
 }
 
 void AppendPoint(std::string& out, int64_t t, double v) {
   out += '[';
   AppendTimestamp(out, t);
   out += ",\"";
-  out += FormatValue(v);
+  AppendFloat(out, v);
   out += "\"]";
 }
 
@@ -510,6 +521,10 @@ void AppendValue(std::string& out, const promql::Value& value, size_t limit, boo
     out += ']';
   } else {
     const auto& matrix = std::get<promql::Matrix>(value);
+    // Most points print as [1767225600,"1234.5"]: size the answer once, not by doubling.
+    size_t points = 0;
+    for (size_t i = 0, n = shown(matrix.size()); i < n; ++i) points += matrix[i].samples.size();
+    out.reserve(out.size() + points * 28 + matrix.size() * 128);
     out += '[';
     for (size_t i = 0, n = shown(matrix.size()); i < n; ++i) {
       out += i > 0 ? R"(,{"metric":)" : R"({"metric":)";

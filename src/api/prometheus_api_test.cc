@@ -157,10 +157,13 @@ TEST_F(PrometheusApiTest, SampleValuesAreFormattedLikeGo) {
                                                    {"frac", 0.1},
                                                    {"inf", inf},
                                                    {"large", 123456789012345678e3},
+                                                   {"mixed", 1234.5678},
                                                    {"nan", nan},
                                                    {"neg", -2.5},
                                                    {"negzero", -0.0},
-                                                   {"small", 1e-7}}) {
+                                                   {"small", 1e-7},
+                                                   {"tiny", 0.000123},
+                                                   {"zero", 0}}) {
     edge.push_back({{{"__name__", "edge"}, {"case", name}}, {{kT0, v}}});
   }
   ASSERT_EQ(Write(edge).status, 204);
@@ -171,9 +174,10 @@ TEST_F(PrometheusApiTest, SampleValuesAreFormattedLikeGo) {
   EXPECT_SUCCESS(Get("/query?query=edge&time=1767225600"),
                  R"({"status":"success","data":{"resultType":"vector","result":[)" +
                      row("big", "1e+21") + "," + row("frac", "0.1") + "," + row("inf", "+Inf") +
-                     "," + row("large", "123456789012345680000") + "," + row("nan", "NaN") + "," +
-                     row("neg", "-2.5") + "," + row("negzero", "-0") + "," + row("small", "1e-07") +
-                     "]}}");
+                     "," + row("large", "123456789012345680000") + "," + row("mixed", "1234.5678") +
+                     "," + row("nan", "NaN") + "," + row("neg", "-2.5") + "," +
+                     row("negzero", "-0") + "," + row("small", "1e-07") + "," +
+                     row("tiny", "0.000123") + "," + row("zero", "0") + "]}}");
 }
 
 TEST_F(PrometheusApiTest, ScalarStringAndRangeVectorResults) {
