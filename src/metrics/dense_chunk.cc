@@ -130,53 +130,60 @@ void WriteInts(BitWriter& w, const std::vector<int64_t>& xs, const IntCoding& c)
 }
 
 // Reads `count` integers; a malformed stream marks the reader bad.
-// Replaces the contents of `out` (whose storage is reused) with `count` integers.
-void ReadInts(BitReader& r, size_t count, std::vector<int64_t>& out) {
-  out.clear();
+// Replaces the contents of `out` (whose storage is reused) with `count` integers. The loops
+// work on a local copy of the reader and a raw pointer, so that the stores of decoded values
+// (which may alias the reader's position, both 64-bit integers) do not force it through memory.
+void ReadInts(BitReader& reader, size_t count, std::vector<int64_t>& out) {
+  out.resize(count);
   if (count == 0) return;
-  out.reserve(count);
+  int64_t* const o = out.data();
+  size_t i = 0;
+  BitReader r = reader;
   const auto kind = static_cast<uint8_t>(r.ReadBits(8));
   if (kind == kIntPacked) {
     const int64_t min = UnZigZag(ReadUvarint(r));
     const int width = static_cast<int>(r.ReadBits(8));
     if (width > 64) r.MarkBad();
     if (width == 0 && r.ok()) {
-      out.assign(count, min);
-      return;
+      std::fill(o, o + count, min);
+      i = count;
+    } else {
+      for (; i < count && r.ok(); ++i) o[i] = WrapAdd(min, r.ReadBits(width));
     }
-    for (size_t i = 0; i < count && r.ok(); ++i) out.push_back(WrapAdd(min, r.ReadBits(width)));
-    return;
-  }
-  const int k = static_cast<int>(r.ReadBits(8));
-  if (kind != kIntExpGolomb || k > 63) r.MarkBad();
-  for (size_t i = 0; i < count && r.ok(); ++i) {
-    // Fast path: the whole code (nb zeros, a 1, nb - 1 bits of q, k low bits) within one peek.
-    uint64_t word;
-    if (r.Peek(word) && word != 0) {
-      const int zeros = std::countl_zero(word);
-      const int total = (zeros == 0 ? 1 : 2 * zeros) + k;
-      if (total <= 57) {
-        uint64_t rest = word << (zeros + 1);
-        uint64_t q = static_cast<uint64_t>(zeros);  // 0 and 1 encode themselves.
-        if (zeros > 1) {
-          q = (uint64_t{1} << (zeros - 1)) | (rest >> (64 - (zeros - 1)));
-          rest <<= zeros - 1;
+  } else {
+    const int k = static_cast<int>(r.ReadBits(8));
+    if (kind != kIntExpGolomb || k > 63) r.MarkBad();
+    for (; i < count && r.ok(); ++i) {
+      // Fast path: the whole code (nb zeros, a 1, nb - 1 bits of q, k low bits) within one
+      // peek.
+      uint64_t word;
+      if (r.Peek(word) && word != 0) {
+        const int zeros = std::countl_zero(word);
+        const int total = (zeros == 0 ? 1 : 2 * zeros) + k;
+        if (total <= 57) {
+          uint64_t rest = word << (zeros + 1);
+          uint64_t q = static_cast<uint64_t>(zeros);  // 0 and 1 encode themselves.
+          if (zeros > 1) {
+            q = (uint64_t{1} << (zeros - 1)) | (rest >> (64 - (zeros - 1)));
+            rest <<= zeros - 1;
+          }
+          const uint64_t low = k == 0 ? 0 : rest >> (64 - k);
+          o[i] = UnZigZag((q << k) | low);
+          r.Skip(total);
+          continue;
         }
-        const uint64_t low = k == 0 ? 0 : rest >> (64 - k);
-        out.push_back(UnZigZag((q << k) | low));
-        r.Skip(total);
-        continue;
       }
+      const int nb = r.ReadZeroRun(64);
+      if (nb < 0) break;
+      uint64_t q = nb == 0 ? 0 : 1;
+      if (nb > 1) q = (q << (nb - 1)) | r.ReadBits(nb - 1);
+      if (k > 0 && nb > 0 && (q >> (64 - k)) != 0) r.MarkBad();  // Would lose high bits.
+      const uint64_t u = (k == 0 ? q : (q << k)) | r.ReadBits(k);
+      o[i] = UnZigZag(u);
     }
-    const int nb = r.ReadZeroRun(64);
-    if (nb < 0) return;
-    uint64_t q = nb == 0 ? 0 : 1;
-    if (nb > 1) q = (q << (nb - 1)) | r.ReadBits(nb - 1);
-    if (k > 0 && nb > 0 && (q >> (64 - k)) != 0) r.MarkBad();  // Would lose high bits.
-    const uint64_t u = (k == 0 ? q : (q << k)) | r.ReadBits(k);
-    out.push_back(UnZigZag(u));
   }
-  return;
+  out.resize(i);
+  reader = r;
 }
 
 // ---- Timestamps.
@@ -399,17 +406,19 @@ Status DecodeDenseInto(std::string_view bytes, std::vector<Sample>& all, size_t 
       if (mode == kTimeGrid) {
         ReadInts(r, n - 1, ints);
         if (!r.ok()) return Corrupt("truncated or malformed timestamps");
+        const int64_t* const iv = ints.data();
         for (size_t i = 1; i < n; ++i) {
           out[i].t = WrapAdd(out[0].t,
-                             i * static_cast<uint64_t>(first) + static_cast<uint64_t>(ints[i - 1]));
+                             i * static_cast<uint64_t>(first) + static_cast<uint64_t>(iv[i - 1]));
         }
       } else if (mode == kTimeDod) {
         ReadInts(r, n - 2, ints);
         if (!r.ok()) return Corrupt("truncated or malformed timestamps");
         auto delta = static_cast<uint64_t>(first);
         out[1].t = WrapAdd(out[0].t, delta);
+        const int64_t* const iv = ints.data();
         for (size_t i = 2; i < n; ++i) {
-          delta += static_cast<uint64_t>(ints[i - 2]);
+          delta += static_cast<uint64_t>(iv[i - 2]);
           out[i].t = WrapAdd(out[i - 1].t, delta);
         }
       } else {
@@ -443,8 +452,9 @@ Status DecodeDenseInto(std::string_view bytes, std::vector<Sample>& all, size_t 
           if (mmode == kMantissaDelta) {
           ReadInts(r, n - 1, ints);
           if (!r.ok()) return Corrupt("truncated or malformed values");
+          const int64_t* const iv = ints.data();
           for (size_t i = 1; i < n; ++i) {
-            m = WrapAdd(m, static_cast<uint64_t>(first) + static_cast<uint64_t>(ints[i - 1]));
+            m = WrapAdd(m, static_cast<uint64_t>(first) + static_cast<uint64_t>(iv[i - 1]));
             out[i].v = MantissaToDouble(m, digits);
           }
         } else if (mmode == kMantissaDod) {
@@ -453,8 +463,9 @@ Status DecodeDenseInto(std::string_view bytes, std::vector<Sample>& all, size_t 
           auto delta = static_cast<uint64_t>(first);
           m = WrapAdd(m, delta);
           out[1].v = MantissaToDouble(m, digits);
+          const int64_t* const iv = ints.data();
           for (size_t i = 2; i < n; ++i) {
-            delta += static_cast<uint64_t>(ints[i - 2]);
+            delta += static_cast<uint64_t>(iv[i - 2]);
             m = WrapAdd(m, delta);
             out[i].v = MantissaToDouble(m, digits);
           }
