@@ -346,14 +346,20 @@ AppendError Head::GetOrCreate(const Labels& labels, SeriesRef& ref, bool& create
   return Lookup(labels, ref, created, nullptr);
 }
 
-void Head::CreateWithRef(SeriesRef ref, const Labels& labels) {
+SeriesRef Head::CreateWithRef(SeriesRef ref, const Labels& labels) {
+  SeriesRef next = next_ref_.load();
+  while (next <= ref && !next_ref_.compare_exchange_weak(next, ref + 1)) {
+  }
   const uint64_t hash = HashLabels(labels);
   Stripe& hs = stripes_[hash % kStripes];
   {
     std::lock_guard lock(hs.hash_mu);
     Stripe& rs = StripeOf(ref);
     std::lock_guard ref_lock(rs.ref_mu);
-    if (Find(ref) != nullptr) return;
+    if (Find(ref) != nullptr) return ref;
+    const MemSeries* same = hs.by_hash.Find(
+        hash, [&labels](const MemSeries& s) { return PackedEquals(s.packed, labels); });
+    if (same != nullptr) return same->ref;
     MemSeries* series = rs.Allocate();
     series->ref = ref;
     series->hash = hash;
@@ -361,12 +367,10 @@ void Head::CreateWithRef(SeriesRef ref, const Labels& labels) {
     hs.by_hash.Insert(hash, series);
     PutRef(series);
   }
-  SeriesRef next = next_ref_.load();
-  while (next <= ref && !next_ref_.compare_exchange_weak(next, ref + 1)) {
-  }
   num_series_.fetch_add(1);
   series_created_.fetch_add(1);
   AddToIndex(ref, labels);
+  return ref;
 }
 
 void Head::AddToIndex(SeriesRef ref, const Labels& labels) {

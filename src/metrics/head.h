@@ -76,8 +76,11 @@ class Head {
   // Looks up the series of `labels` (Normalize()d), creating it when absent. Sets `ref`;
   // `created` says whether it is new. Errors: kInvalidLabels, kLimit.
   AppendError GetOrCreate(const Labels& labels, SeriesRef& ref, bool& created);
-  // Creates a series under a known ref (WAL replay). A ref that exists is left as is.
-  void CreateWithRef(SeriesRef ref, const Labels& labels);
+  // Creates a series under a known ref (WAL replay) and returns the ref that holds `labels`:
+  // `ref` itself, or the ref of a live series with the same labels (a series dropped by
+  // garbage collection and created anew under another ref, logged under both). A ref that
+  // exists is left as is. Refs handed out later are above `ref` either way.
+  SeriesRef CreateWithRef(SeriesRef ref, const Labels& labels);
   // The labels of a live series (empty when unknown).
   Labels SeriesLabels(SeriesRef ref) const;
   // Whether (t, v) would be accepted now (kNone), without appending.

@@ -143,14 +143,23 @@ void HeadReplayer::Apply(std::string_view record) {
     series_ += series_buf_.size();
     flush_at_ = BatchSize();
     for (const WalSeries& s : series_buf_) {
-      head_.CreateWithRef(s.ref, s.labels);
+      const SeriesRef holder = head_.CreateWithRef(s.ref, s.labels);
+      if (holder != s.ref) {
+        // The labels live under another ref already: samples logged under this one go there.
+        aliases_[s.ref] = holder;
+      } else if (!aliases_.empty()) {
+        aliases_.erase(s.ref);
+      }
       MarkKnown(s.ref);
       if (parked_.empty()) continue;
       auto it = parked_.find(s.ref);
       if (it == parked_.end()) continue;
       const std::vector<RefSample> waiting = std::move(it->second);
       parked_.erase(it);
-      for (const RefSample& p : waiting) Dispatch(p);
+      for (RefSample p : waiting) {
+        p.ref = holder;
+        Dispatch(p);
+      }
     }
     return;
   }
@@ -159,8 +168,15 @@ void HeadReplayer::Apply(std::string_view record) {
     return;
   }
   for (const WalSample& s : samples_buf_) {
-    const RefSample r{.ref = s.ref, .t = s.t, .v = s.v};
-    if (Known(s.ref)) {
+    RefSample r{.ref = s.ref, .t = s.t, .v = s.v};
+    bool known = false;
+    if (!aliases_.empty()) {
+      if (auto a = aliases_.find(s.ref); a != aliases_.end()) {
+        r.ref = a->second;
+        known = true;
+      }
+    }
+    if (known || Known(s.ref)) {
       Dispatch(r);
     } else {
       parked_[s.ref].push_back(r);

@@ -2,7 +2,8 @@
 // HeadReplayer: applies the metrics store's WAL records (wal_records.h) to a Head at open. Series
 // records are applied on the calling thread in log order; samples go, in batches, to worker
 // threads that each own half of the head's lock stripes (a series' samples stay in log order).
-// Samples logged before their series record (two appenders racing) are held until it comes.
+// Samples logged before their series record (two appenders racing) are held until it comes; a
+// series record whose labels already live under another ref maps its samples to that ref.
 // Thread-safety: one thread calls Apply and Finish; the workers are internal.
 
 #include <condition_variable>
@@ -77,6 +78,9 @@ class HeadReplayer {
   // Bit per ref below kKnownLimit: the series exists.
   std::vector<uint64_t> known_;
   std::unordered_map<SeriesRef, std::vector<RefSample>> parked_;
+  // Refs whose series record named labels that live under another ref (a series dropped by
+  // garbage collection and created anew): their samples are applied to that one.
+  std::unordered_map<SeriesRef, SeriesRef> aliases_;
   HeadReplayTotals totals_;  // The calling thread's share; workers add theirs in Finish.
   uint64_t series_ = 0;      // Series known to exist (created or found in the head).
   size_t flush_at_ = 0;      // The current batch size.

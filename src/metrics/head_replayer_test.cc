@@ -146,6 +146,38 @@ TEST_F(HeadReplayerTest, SamplesOfSeriesAlreadyInTheHeadNeedNoRecord) {
   EXPECT_EQ(head.Stats().max_time, 2000);
 }
 
+TEST_F(HeadReplayerTest, ASeriesLoggedUnderTwoRefsBecomesOne) {
+  // A series dropped by garbage collection and created anew is logged under a second ref; the
+  // snapshot or checkpoint still holds the first. Its samples all go to the one series.
+  const Labels labels = SeriesLabels(7);
+  for (int workers : {0, 2}) {
+    Head head(Options());
+    std::vector<std::string> log;
+    log.push_back(EncodeSeriesRecord(std::vector<WalSeries>{{7, labels}}));
+    log.push_back(EncodeSamplesRecord(std::vector<WalSample>{{7, 1000, 1}, {7, 2000, 2}, {9, 3000, 3}}));
+    // The second ref's first sample came before its record.
+    log.push_back(EncodeSeriesRecord(std::vector<WalSeries>{{9, labels}}));
+    log.push_back(EncodeSamplesRecord(std::vector<WalSample>{{9, 4000, 4}, {7, 5000, 5}}));
+    const HeadReplayTotals totals = Replay(head, log, {.workers = workers});
+    EXPECT_EQ(totals.replayed, 5u) << workers;
+    EXPECT_EQ(head.Stats().num_series, 1u);
+    EXPECT_EQ(head.SeriesLabels(9), Labels{});
+    // Refs handed out later do not reuse the one the log spent.
+    SeriesRef ref = 0;
+    bool created = false;
+    ASSERT_EQ(head.GetOrCreate(SeriesLabels(100), ref, created), AppendError::kNone);
+    EXPECT_GT(ref, 9u);
+    auto q = head.NewQuerier(0, 10'000);
+    auto series = q->Select(std::vector<Matcher>{{MatchType::kEqual, "id", "7"}});
+    ASSERT_TRUE(series.ok());
+    ASSERT_EQ(series.value().size(), 1u);
+    std::vector<int64_t> times;
+    auto it = series.value()[0]->Iterator();
+    while (it->Next()) times.push_back(it->At().t);
+    EXPECT_EQ(times, (std::vector<int64_t>{1000, 2000, 3000, 4000, 5000})) << workers;
+  }
+}
+
 TEST_F(HeadReplayerTest, DestroyingWithoutFinishJoinsTheWorkers) {
   Head head(Options());
   {
