@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -111,79 +112,94 @@ void AppendLabels(std::string& out, const Labels& labels) {
 }
 
 // Unix seconds with the milliseconds when not zero: 1435781451.781 (jsonutil.MarshalTimestamp).
-void AppendTimestamp(std::string& out, int64_t t) {
-  char buf[32];
-  char* p = buf;
+// Writes at most 25 bytes at p; returns the end.
+char* WriteTimestamp(char* p, int64_t t) {
   uint64_t u = static_cast<uint64_t>(t);
   if (t < 0) {
     *p++ = '-';
     u = 0 - u;
   }
-  p = std::to_chars(p, buf + sizeof(buf), u / 1000).ptr;
+  p = std::to_chars(p, p + 20, u / 1000).ptr;
   if (const auto ms = static_cast<unsigned>(u % 1000); ms != 0) {
     *p++ = '.';
     *p++ = static_cast<char>('0' + ms / 100);
     *p++ = static_cast<char>('0' + ms / 10 % 10);
     *p++ = static_cast<char>('0' + ms % 10);
   }
-  out.append(buf, p);
+  return p;
+}
+
+void AppendTimestamp(std::string& out, int64_t t) {
+  char buf[32];
+  out.append(buf, WriteTimestamp(buf, t));
 }
 
 // Go's strconv.FormatFloat(v, 'f', -1, 64), or 'e' below 1e-6 and from 1e21
-// (jsonutil.MarshalFloat). A query answer holds one per point, so nothing is allocated here.
-void AppendFloat(std::string& out, double v) {
+// (jsonutil.MarshalFloat). Writes at most 48 bytes at p; returns the end. A query answer holds
+// one per point, so nothing is allocated here.
+char* WriteFloat(char* p, double v) {
+  auto put = [&p](std::string_view s) {
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+  };
   if (std::isnan(v)) {
-    out += "NaN";
-    return;
+    put("NaN");
+    return p;
   }
   if (std::isinf(v)) {
-    out += v > 0 ? "+Inf" : "-Inf";
-    return;
+    put(v > 0 ? "+Inf" : "-Inf");
+    return p;
   }
-  char buf[64];
   const double a = std::fabs(v);
   if (a != 0 && (a < 1e-6 || a >= 1e21)) {
-    out.append(buf, std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::scientific).ptr);
-    return;
+    return std::to_chars(p, p + 32, v, std::chars_format::scientific).ptr;
   }
   // The shortest round-trip digits placed in fixed notation; std::to_chars's fixed form would
-  // print the exact binary expansion of large values instead of padding with zeros.
-  const char* const end =
-      std::to_chars(buf, buf + sizeof(buf), a, std::chars_format::scientific).ptr;
+  // print the exact binary expansion of large values instead of padding with zeros. Below
+  // 1e21 and from 1e-6 that is at most 17 digits, 20 integer places or 6 leading zeros.
+  char sci[32];
+  const char* const end = std::to_chars(sci, sci + sizeof(sci), a, std::chars_format::scientific).ptr;
   char digits[32];
   size_t nd = 0;
-  const char* p = buf;
-  for (; p < end && *p != 'e'; ++p) {
-    if (*p != '.') digits[nd++] = *p;
+  const char* q = sci;
+  for (; q < end && *q != 'e'; ++q) {
+    if (*q != '.') digits[nd++] = *q;
   }
-  const bool negative_exp = p + 1 < end && p[1] == '-';
+  const bool negative_exp = q + 1 < end && q[1] == '-';
   int exp = 0;
-  for (p += 2; p < end; ++p) exp = exp * 10 + (*p - '0');
+  for (q += 2; q < end; ++q) exp = exp * 10 + (*q - '0');
   if (negative_exp) exp = -exp;
-  if (std::signbit(v)) out += '-';
+  if (std::signbit(v)) *p++ = '-';
   if (exp < 0) {
-    out += "0.";
-    out.append(static_cast<size_t>(-exp - 1), '0');
-    out.append(digits, nd);
-    return;
+    *p++ = '0';
+    *p++ = '.';
+    for (int i = 0; i < -exp - 1; ++i) *p++ = '0';
+    put(std::string_view(digits, nd));
+    return p;
   }
   const auto int_len = static_cast<size_t>(exp) + 1;
   if (nd <= int_len) {
-    out.append(digits, nd);
-    out.append(int_len - nd, '0');
+    put(std::string_view(digits, nd));
+    for (size_t i = nd; i < int_len; ++i) *p++ = '0';
   } else {
-    out.append(digits, int_len);
-    out += '.';
-    out.append(digits + int_len, nd - int_len);
+    put(std::string_view(digits, int_len));
+    *p++ = '.';
+    put(std::string_view(digits + int_len, nd - int_len));
   }
+  return p;
 }
 
 void AppendPoint(std::string& out, int64_t t, double v) {
-  out += '[';
-  AppendTimestamp(out, t);
-  out += ",\"";
-  AppendFloat(out, v);
-  out += "\"]";
+  char buf[96];
+  char* p = buf;
+  *p++ = '[';
+  p = WriteTimestamp(p, t);
+  *p++ = ',';
+  *p++ = '"';
+  p = WriteFloat(p, v);
+  *p++ = '"';
+  *p++ = ']';
+  out.append(buf, p);
 }
 
 // ---------------------------------------------------------------------------------------------
