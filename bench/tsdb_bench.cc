@@ -191,6 +191,21 @@ struct RestartFixture {
   uint64_t wal_bytes = 0;
 };
 
+// Opens the store in `dir`; sets the wall seconds and the process CPU seconds (workers included)
+// the Open took.
+std::unique_ptr<Db> TimedOpen(const std::string& dir, const DbOptions& o, double& seconds,
+                              double& cpu) {
+  const double cpu_start = ProcessCpuSeconds();
+  const auto start = std::chrono::steady_clock::now();
+  auto db = Db::Open(dir, o).value();
+  seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  cpu = ProcessCpuSeconds() - cpu_start;
+  return db;
+}
+
+// A copy of the snapshot taken after three quarters of a fixture's samples.
+constexpr const char* kSnapshotAt75 = "bench-snapshot-at-75-percent";
+
 RestartFixture& Fixture(int series_count, int points) {
   static std::map<std::pair<int, int>, std::unique_ptr<RestartFixture>> fixtures;
   auto& slot = fixtures[{series_count, points}];
@@ -211,6 +226,13 @@ RestartFixture& Fixture(int series_count, int points) {
   }
   const int64_t t0 = 1'700'000'000'000;
   for (int k = 0; k < points; ++k) {
+    if (k == points * 3 / 4) {
+      // The periodic snapshot a running store would have taken 30 min before a crash.
+      (void)db->Snapshot();
+      std::filesystem::copy_file(slot->dir.path() + "/head.snapshot",
+                                 slot->dir.path() + "/" + kSnapshotAt75,
+                                 std::filesystem::copy_options::overwrite_existing);
+    }
     for (size_t i = 0; i < series.size(); i += 2000) {
       const uint64_t jitter = Mix(static_cast<uint64_t>(k) * 1'000'003 + i) % 5;
       const int64_t t = t0 + int64_t{k} * 15'000 + static_cast<int64_t>(jitter) - 2;
@@ -247,11 +269,7 @@ void BM_TsdbRestartClean(benchmark::State& state) {
   uint64_t samples = 0;
   uint64_t snapshot_bytes = 0;
   for (auto _ : state) {
-    const double cpu_start = ProcessCpuSeconds();
-    const auto start = std::chrono::steady_clock::now();
-    auto db = Db::Open(f.dir.path(), o).value();
-    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    cpu = ProcessCpuSeconds() - cpu_start;
+    auto db = TimedOpen(f.dir.path(), o, seconds, cpu);
     state.PauseTiming();
     const DbOpenReport& r = db->open_report();
     samples = r.snapshot.samples + r.replayed_samples;
@@ -296,11 +314,7 @@ void BM_TsdbRestartCrash(benchmark::State& state) {
     o.snapshot_on_close = false;
     o.replay_workers = static_cast<int>(state.range(2));
     state.ResumeTiming();
-    const double cpu_start = ProcessCpuSeconds();
-    const auto start = std::chrono::steady_clock::now();
-    auto db = Db::Open(f.dir.path(), o).value();
-    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    cpu = ProcessCpuSeconds() - cpu_start;
+    auto db = TimedOpen(f.dir.path(), o, seconds, cpu);
     replayed = db->open_report().replayed_samples;
     state.PauseTiming();
     if (db->open_report().snapshot_loaded || replayed != f.samples) {
@@ -318,6 +332,49 @@ void BM_TsdbRestartCrash(benchmark::State& state) {
 }
 BENCHMARK(BM_TsdbRestartCrash)
     ->Args({1'000'000, 480, 2})
+    ->Iterations(1)
+    ->Repetitions(3)
+    ->UseRealTime()
+    ->Unit(benchmark::kSecond);
+
+// Restart after a crash 30 min after the last periodic snapshot (DbOptions::snapshot_interval):
+// Open loads the snapshot taken after 1 h 30 of the 2 h and replays the WAL logged since.
+void BM_TsdbRestartCrashAfterSnapshot(benchmark::State& state) {
+  RestartFixture& f = Fixture(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)));
+  const std::string snapshot = f.dir.path() + "/head.snapshot";
+  double seconds = 0;
+  double cpu = 0;
+  uint64_t replayed = 0;
+  uint64_t loaded = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::filesystem::copy_file(f.dir.path() + "/" + kSnapshotAt75, snapshot,
+                               std::filesystem::copy_options::overwrite_existing);
+    DbOptions o;
+    o.wal_sync = false;
+    o.snapshot_on_close = false;
+    o.snapshot_interval = std::chrono::minutes(30);
+    state.ResumeTiming();
+    auto db = TimedOpen(f.dir.path(), o, seconds, cpu);
+    state.PauseTiming();
+    const DbOpenReport& r = db->open_report();
+    replayed = r.replayed_samples;
+    loaded = r.snapshot.samples;
+    if (!r.snapshot_loaded || loaded + replayed != f.samples) {
+      state.SkipWithError("the snapshot and the WAL after it did not restore every sample");
+    }
+    (void)db->Close();
+    db.reset();
+    std::filesystem::remove(snapshot);
+    state.ResumeTiming();
+  }
+  state.counters["snapshot_samples"] = static_cast<double>(loaded);
+  state.counters["replayed"] = static_cast<double>(replayed);
+  state.counters["open_s"] = seconds;
+  state.counters["cpu_s"] = cpu;
+}
+BENCHMARK(BM_TsdbRestartCrashAfterSnapshot)
+    ->Args({1'000'000, 480})
     ->Iterations(1)
     ->Repetitions(3)
     ->UseRealTime()

@@ -350,7 +350,11 @@ Result<std::unique_ptr<Db>> Db::Open(std::string dir, DbOptions options) {
   // A first boundary: everything replayed lies in the segments before this cut.
   PLATOPS_ASSIGN_OR_RETURN(int cut, db->wal_->Cut());
   db->boundaries_.push_back({cut, db->max_logged_t_.load()});
-  if (db->open_report_.snapshot_loaded) {
+  db->last_snapshot_ = std::chrono::steady_clock::now();
+  // With periodic snapshots it is kept as the base of an Open after a crash. The WAL may be
+  // truncated past its segment later: that part of the log is then in blocks and the checkpoint,
+  // and loading the snapshot drops what blocks hold.
+  if (db->open_report_.snapshot_loaded && db->options_.snapshot_interval.count() == 0) {
     // Consumed: the WAL moves on from here, so an Open after a crash must replay all of it.
     const std::string path = db->SnapshotPath();
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
@@ -443,6 +447,11 @@ Result<int> Db::LoadSnapshot() {
     return 0;
   }
   const HeadSnapshotMeta& meta = loaded.value().meta;
+  if (!blocks_.empty() && blocks_.back()->meta().max_time > meta.min_valid_time) {
+    // Written before blocks that now hold part of it (a snapshot taken while running, then a
+    // crash): the head keeps only what is newer, as it would have after cutting those blocks.
+    head_->Truncate(blocks_.back()->meta().max_time);
+  }
   head_->set_min_valid_time(std::max(head_->min_valid_time(), meta.min_valid_time));
   AtomicMax(max_logged_t_, meta.max_logged_t);
   open_report_.snapshot_loaded = true;
@@ -450,13 +459,19 @@ Result<int> Db::LoadSnapshot() {
   return meta.wal_segment;
 }
 
-Status Db::WriteSnapshot() {
-  // Every record logged so far lands in a segment below `segment`.
+Status Db::WriteSnapshot(bool live) {
+  // Every record logged so far lands in a segment below `segment`. While running, commits are
+  // held back for the cut, so that every sample logged before it is in the head when the
+  // snapshot reads its series; samples logged after it may be in the snapshot too, and are
+  // skipped as already present when replayed on top of it.
+  std::unique_lock<std::shared_mutex> gate(commit_mu_, std::defer_lock);
+  if (live) gate.lock();
   PLATOPS_ASSIGN_OR_RETURN(int segment, wal_->Cut());
   const HeadSnapshotMeta meta{.wal_segment = segment,
                               .min_valid_time = head_->min_valid_time(),
                               .max_logged_t = max_logged_t_.load(),
                               .next_ref = head_->last_ref() + 1};
+  if (live) gate.unlock();
   const auto start = std::chrono::steady_clock::now();
   auto written = WriteHeadSnapshot(*head_, meta, SnapshotPath());
   if (!written.ok()) {
@@ -468,6 +483,7 @@ Status Db::WriteSnapshot() {
                std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::steady_clock::now() - start)
                    .count());
+  last_snapshot_ = std::chrono::steady_clock::now();
   return Status::Ok();
 }
 
@@ -714,6 +730,12 @@ Status Db::TruncateWal() {
   return Status::Ok();
 }
 
+Status Db::Snapshot() {
+  std::lock_guard lock(maintain_mu_);
+  if (closed_.load()) return Unavailable("the metrics store is closed");
+  return WriteSnapshot(/*live=*/true);
+}
+
 Status Db::Maintain() {
   std::lock_guard lock(maintain_mu_);
   if (closed_.load()) return Unavailable("the metrics store is closed");
@@ -724,6 +746,10 @@ Status Db::Maintain() {
   keep(CutHeadBlocks());
   keep(CompactBlocks());
   keep(ApplyRetention());
+  if (options_.snapshot_interval.count() > 0 &&
+      std::chrono::steady_clock::now() - last_snapshot_ >= options_.snapshot_interval) {
+    keep(WriteSnapshot(/*live=*/true));
+  }
   keep(TruncateWal());
   if (!first.ok()) spdlog::warn("metrics store maintenance: {}", first.message());
   return first;
@@ -759,7 +785,7 @@ Status Db::Close() {
     std::unique_lock gate(commit_mu_);
   }
   Status snapshot;
-  if (options_.snapshot_on_close) snapshot = WriteSnapshot();
+  if (options_.snapshot_on_close) snapshot = WriteSnapshot(/*live=*/false);
   Status wal = wal_->Close();
   return wal.ok() ? snapshot : wal;
 }

@@ -45,8 +45,13 @@ struct DbOptions {
   // applies them on the opening thread.
   int replay_workers = 2;
   // Close writes the head to head.snapshot, so that the next Open loads it and replays only the
-  // WAL written after it (the snapshot is consumed: an Open after a crash replays the whole WAL).
+  // WAL written after it.
   bool snapshot_on_close = true;
+  // Maintain also writes head.snapshot when the last one is this old (0: only Close does), so
+  // that an Open after a crash loads it and replays only the WAL logged since, instead of the
+  // whole head. The snapshot is then kept as the base of an Open after a crash; without periodic
+  // snapshots an Open consumes the snapshot it loads.
+  std::chrono::milliseconds snapshot_interval{std::chrono::minutes(30)};
   // How often the background thread runs Maintain.
   std::chrono::milliseconds maintain_interval{std::chrono::minutes(1)};
 };
@@ -99,6 +104,9 @@ class Db : public Storage {
   // Writes due head ranges as blocks, compacts blocks, applies retention, truncates the WAL and
   // drops dead series from the head. Called by the background thread; tests call it directly.
   Status Maintain();
+  // Writes head.snapshot now, while appends go on (Maintain does when snapshot_interval has
+  // passed): commits are held only while the WAL is cut.
+  Status Snapshot();
   // Runs Maintain every maintain_interval on a thread of its own until Close.
   void StartBackground();
   // Stops the background thread, waits for commits in flight, writes the head snapshot (with
@@ -121,7 +129,9 @@ class Db : public Storage {
   // Loads head.snapshot if there is one; returns the WAL segment to replay from (0: all).
   Result<int> LoadSnapshot();
   Status Replay(int from_segment);
-  Status WriteSnapshot();
+  // Cuts the WAL (holding commits back for the cut when `live`) and writes the head snapshot.
+  // REQUIRES: maintain_mu_ held.
+  Status WriteSnapshot(bool live);
   std::string SnapshotPath() const;
   Status CutHeadBlocks();
   Status CompactBlocks();
@@ -153,6 +163,7 @@ class Db : public Storage {
   std::vector<WalBoundary> boundaries_;  // GUARDED_BY(maintain_mu_)
   std::atomic<int64_t> max_logged_t_{INT64_MIN};
   uint64_t block_seq_ = 0;  // GUARDED_BY(maintain_mu_)
+  std::chrono::steady_clock::time_point last_snapshot_;  // GUARDED_BY(maintain_mu_)
 
   std::atomic<uint64_t> samples_appended_{0};
   std::atomic<uint64_t> rejected_[6] = {};

@@ -211,48 +211,114 @@ std::string CrashImage(const std::string& from, const std::string& to) {
 }
 
 TEST_F(DbTest, ACleanRestartLoadsTheSnapshotAndReplaysNoWal) {
-  const std::vector<Labels> series = {L("up", "a"), L("up", "b"), L("up", "c")};
-  std::map<std::string, std::vector<Sample>> before;
-  {
-    auto db = OpenDb(Options());
-    Fill(*db, series, 0, 26'000, 250);
-    ASSERT_TRUE(db->Maintain().ok());  // Blocks, a WAL checkpoint and truncated segments.
-    ASSERT_FALSE(db->Blocks().empty());
-    Fill(*db, series, 26'000, 29'000, 250);
-    auto app = db->NewAppender();
-    SeriesRef ref = 0;
-    // Refused, but the series was created (and logged by the rollback): it has no samples.
-    ASSERT_EQ(app->Append(ref, L("up", "empty"), 1000, 1), AppendError::kOutOfBounds);
-    app.reset();
-    before = Read(*db, "up");
-    ASSERT_TRUE(db->Close().ok());
+  // Without periodic snapshots the snapshot is consumed by the Open that loads it; with them it
+  // stays the base of an Open after a crash.
+  for (const bool periodic : {false, true}) {
+    SCOPED_TRACE(periodic ? "periodic" : "on close only");
+    const std::string dir = Path(periodic ? "periodic" : "on-close");
+    DbOptions o = Options();
+    o.snapshot_interval = periodic ? std::chrono::minutes(30) : std::chrono::milliseconds(0);
+    const std::vector<Labels> series = {L("up", "a"), L("up", "b"), L("up", "c")};
+    std::map<std::string, std::vector<Sample>> before;
+    {
+      auto db = Db::Open(dir, o).value();
+      Fill(*db, series, 0, 26'000, 250);
+      ASSERT_TRUE(db->Maintain().ok());  // Blocks, a WAL checkpoint and truncated segments.
+      ASSERT_FALSE(db->Blocks().empty());
+      Fill(*db, series, 26'000, 29'000, 250);
+      auto app = db->NewAppender();
+      SeriesRef ref = 0;
+      // Refused, but the series was created (and logged by the rollback): it has no samples.
+      ASSERT_EQ(app->Append(ref, L("up", "empty"), 1000, 1), AppendError::kOutOfBounds);
+      app.reset();
+      before = Read(*db, "up");
+      ASSERT_TRUE(db->Close().ok());
+    }
+    ASSERT_TRUE(fs::exists(dir + "/head.snapshot"));
+    std::map<std::string, std::vector<Sample>> after;
+    {
+      auto db = Db::Open(dir, o).value();
+      const DbOpenReport& r = db->open_report();
+      EXPECT_TRUE(r.snapshot_loaded);
+      EXPECT_THAT(r.snapshot_dropped, IsEmpty());
+      EXPECT_EQ(r.snapshot.series, 4u);
+      EXPECT_EQ(r.replayed_samples, 0u);
+      EXPECT_EQ(r.wal.records, 0u);
+      EXPECT_EQ(fs::exists(dir + "/head.snapshot"), periodic);
+      EXPECT_EQ(Read(*db, "up"), before);
+      // Appends continue where the snapshot left off, in the same chunks.
+      Fill(*db, series, 29'000, 31'000, 250);
+      ASSERT_TRUE(db->Maintain().ok());  // Truncates no WAL the kept snapshot needs.
+      after = Read(*db, "up");
+      ASSERT_THAT(after["a"], SizeIs(before["a"].size() + 8));
+      EXPECT_EQ(after["c"].back(), (Sample{30'750, 32.75}));
+      CrashImage(dir, dir + "-crash");
+    }
+    // A crash now: the WAL alone, or the kept snapshot and the WAL after it, restore every
+    // sample, old and new.
+    auto crashed = Db::Open(dir + "-crash", o);
+    ASSERT_TRUE(crashed.ok()) << crashed.status().message();
+    const DbOpenReport& r = crashed.value()->open_report();
+    EXPECT_EQ(r.snapshot_loaded, periodic);
+    if (periodic) {
+      EXPECT_EQ(r.replayed_samples, 24u);  // Only those appended after the snapshot.
+    } else {
+      EXPECT_GT(r.replayed_samples, 24u);
+    }
+    EXPECT_EQ(Read(*crashed.value(), "up"), after);
+    (void)crashed.value()->Close();
   }
-  ASSERT_TRUE(fs::exists(Path("head.snapshot")));
-  std::map<std::string, std::vector<Sample>> after;
+}
+
+TEST_F(DbTest, ASnapshotTakenWhileAppendingIsTheBaseOfACrashRestart) {
+  // Snapshots taken while appenders run, blocks cut and the WAL truncated after them, series
+  // dropped by garbage collection and created anew: an Open after a crash holds exactly what
+  // a clean one does, once and without a second copy of what blocks hold.
+  DbOptions o = Options();
+  o.snapshot_interval = std::chrono::hours(1);
+  std::map<std::string, std::vector<Sample>> want;
   {
-    auto db = OpenDb(Options());
-    const DbOpenReport& r = db->open_report();
-    EXPECT_TRUE(r.snapshot_loaded);
-    EXPECT_THAT(r.snapshot_dropped, IsEmpty());
-    EXPECT_EQ(r.snapshot.series, 4u);
-    EXPECT_EQ(r.replayed_samples, 0u);
-    EXPECT_EQ(r.wal.records, 0u);
-    // Consumed: an Open after a crash from here on must replay the whole WAL.
-    EXPECT_FALSE(fs::exists(Path("head.snapshot")));
-    EXPECT_EQ(Read(*db, "up"), before);
-    // Appends continue where the snapshot left off, in the same chunks.
-    Fill(*db, series, 29'000, 31'000, 250);
-    after = Read(*db, "up");
-    ASSERT_THAT(after["a"], SizeIs(before["a"].size() + 8));
-    EXPECT_EQ(after["c"].back(), (Sample{30'750, 32.75}));
-    // A crash now: no snapshot, the WAL alone restores every sample, old and new.
+    auto db = OpenDb(o);
+    std::vector<Labels> series;
+    for (int i = 0; i < 50; ++i) series.push_back(L("m", "i" + std::to_string(i)));
+    std::atomic<bool> stop{false};
+    std::atomic<int> taken{0};
+    std::thread snapshots([&] {
+      while (!stop) {
+        EXPECT_TRUE(db->Snapshot().ok());
+        ++taken;
+      }
+    });
+    Fill(*db, series, 0, 16'000, 100);
+    // A series that stops, is dropped from the head once blocks hold it, and comes back.
+    Fill(*db, {L("m", "churn")}, 0, 2000, 100);
+    stop = true;
+    snapshots.join();
+    EXPECT_GT(taken.load(), 2);
+    // The last snapshot predates blocks and a WAL truncation past its segment.
+    Fill(*db, series, 16'000, 24'000, 100);
+    ASSERT_TRUE(db->Maintain().ok());
+    ASSERT_FALSE(db->Blocks().empty());
+    Fill(*db, {L("m", "churn")}, 23'000, 24'000, 100);
+    Fill(*db, series, 24'000, 40'000, 100);
+    const uint64_t truncations = db->Stats().wal_truncations;
+    ASSERT_TRUE(db->Maintain().ok());
+    EXPECT_GT(db->Stats().wal_truncations, truncations);
+    want = Read(*db, "m");
     CrashImage(dir_.path().string(), dir_.path().string() + "-crash");
   }
-  auto crashed = Db::Open(dir_.path().string() + "-crash", Options());
+  auto crashed = Db::Open(dir_.path().string() + "-crash", o);
   ASSERT_TRUE(crashed.ok()) << crashed.status().message();
-  EXPECT_FALSE(crashed.value()->open_report().snapshot_loaded);
-  EXPECT_GT(crashed.value()->open_report().replayed_samples, 0u);
-  EXPECT_EQ(Read(*crashed.value(), "up"), after);
+  EXPECT_TRUE(crashed.value()->open_report().snapshot_loaded);
+  EXPECT_EQ(Read(*crashed.value(), "m"), want);
+  // The head holds nothing the blocks do.
+  EXPECT_GE(crashed.value()->head().Stats().min_time,
+            crashed.value()->Blocks().back()->meta().max_time);
+  EXPECT_EQ(crashed.value()->head().Stats().num_series, 51u);
+  auto q = crashed.value()->NewQuerier(INT64_MIN, INT64_MAX);
+  auto churn = q.value()->Select(std::vector<Matcher>{{MatchType::kEqual, "instance", "churn"}});
+  ASSERT_TRUE(churn.ok());
+  EXPECT_THAT(churn.value(), SizeIs(1));
   (void)crashed.value()->Close();
   fs::remove_all(dir_.path().string() + "-crash");
 }

@@ -142,6 +142,10 @@ const std::vector<Option>& Options() {
        }},
       {"metrics.wal_sync", "PLATOPS_METRICS_WAL_SYNC",
        [](const std::string& v, ServerConfig& c) { return ParseBool(v, c.metrics.wal_sync); }},
+      {"metrics.snapshot_interval", "PLATOPS_METRICS_SNAPSHOT_INTERVAL",
+       [](const std::string& v, ServerConfig& c) {
+         return ParseMs(v, c.metrics.snapshot_interval);
+       }},
       {"metrics.max_series", "PLATOPS_METRICS_MAX_SERIES",
        [](const std::string& v, ServerConfig& c) {
          return ParseInt(v, c.metrics.max_series, 0, 1LL << 40);
@@ -360,6 +364,10 @@ metrics:
   # sync); false: they survive a crash of platops but not of the machine.
   # Env PLATOPS_METRICS_WAL_SYNC.
   wal_sync: true
+  # The in-memory head is also written to a snapshot this often, so that a restart after a
+  # crash loads it and replays only the WAL logged since (a clean shutdown always writes one);
+  # 0 = only at shutdown. Env PLATOPS_METRICS_SNAPSHOT_INTERVAL.
+  snapshot_interval: 30m
   # Series in memory at most (new series beyond it are rejected and counted); 0 = unlimited.
   # Env PLATOPS_METRICS_MAX_SERIES.
   max_series: 0

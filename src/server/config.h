@@ -68,6 +68,9 @@ struct ServerConfig {
     std::chrono::milliseconds retention{std::chrono::hours(24 * 15)};  // blocks older are deleted
     int64_t retention_size = 0;    // bytes of blocks kept at most; 0 = no size limit
     bool wal_sync = true;          // fdatasync before acknowledging samples (group commit)
+    // How often the head is snapshotted while running, so a crash restart replays only the WAL
+    // logged since; 0 = only at shutdown.
+    std::chrono::milliseconds snapshot_interval{std::chrono::minutes(30)};
     int64_t max_series = 0;        // series in the head at most; 0 = unlimited
     bool anonymous_read = false;   // query API readable without a token
     std::chrono::milliseconds query_timeout{std::chrono::minutes(2)};

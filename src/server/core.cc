@@ -88,6 +88,7 @@ Status Core::OpenMetrics(const ServerConfig::Metrics& options) {
   db.retention = options.retention;
   db.retention_bytes = static_cast<uint64_t>(options.retention_size);
   db.wal_sync = options.wal_sync;
+  db.snapshot_interval = options.snapshot_interval;
   db.head.max_series = static_cast<size_t>(options.max_series);
   PLATOPS_ASSIGN_OR_RETURN(tsdb_, metrics::Db::Open(data_dir_ + "/metrics", db));
   promql::EngineOptions eo;
