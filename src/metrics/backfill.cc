@@ -1,10 +1,6 @@
 #include "metrics/backfill.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstring>
@@ -18,6 +14,7 @@
 #include "base/time_util.h"
 #include "ingest/text_parser.h"
 #include "metrics/db.h"
+#include "metrics/file_io.h"
 
 namespace platops::metrics {
 namespace {
@@ -178,19 +175,6 @@ struct Conflict {
   Labels labels;
   int64_t t;
 };
-
-Status ErrnoError(const std::string& what, const std::string& path) {
-  return Internal(what + " " + path + ": " + std::strerror(errno));
-}
-
-Status FsyncDir(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("open", path);
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return ErrnoError("fsync", path);
-  return Status::Ok();
-}
 
 // Removes the staging directory unless its blocks were all moved into the store.
 struct StagingDir {
@@ -468,7 +452,7 @@ class Backfiller {
       fs::rename(staging_.path + "/" + b.id, blocks_dir + "/" + b.id, ec);
       if (ec) return Internal("rename " + staging_.path + "/" + b.id + ": " + ec.message());
     }
-    return FsyncDir(blocks_dir);
+    return SyncDir("", blocks_dir);
   }
 
   std::string_view text_;

@@ -16,6 +16,7 @@
 
 #include <spdlog/spdlog.h>
 #include "base/metrics_registry.h"
+#include "metrics/file_io.h"
 #include "metrics/head_replayer.h"
 #include "metrics/wal_records.h"
 
@@ -32,16 +33,6 @@ HeadOptions HeadOptionsOf(const DbOptions& options) {
   HeadOptions h = options.head;
   h.chunk_range_ms = options.block_range_ms;
   return h;
-}
-
-Status SyncDirectory(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Internal("open " + dir + ": " + std::strerror(errno));
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) return Internal("fsync " + dir + ": " + std::strerror(err));
-  return Status::Ok();
 }
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
@@ -360,7 +351,7 @@ Result<std::unique_ptr<Db>> Db::Open(std::string dir, DbOptions options) {
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
       return Internal("remove " + path + ": " + std::strerror(errno));
     }
-    PLATOPS_RETURN_IF_ERROR(SyncDirectory(db->dir_));
+    PLATOPS_RETURN_IF_ERROR(SyncDir("", db->dir_));
   }
   db->open_report_.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - start);

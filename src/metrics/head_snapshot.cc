@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "metrics/crc32c.h"
+#include "metrics/file_io.h"
 #include "metrics/varint.h"
 
 namespace platops::metrics {
@@ -93,19 +94,10 @@ class Cursor {
   const char* end_;
 };
 
-Status ErrnoStatus(std::string_view op, const std::string& path, int err) {
-  return Internal("head snapshot: " + std::string(op) + " " + path + ": " +
-                  std::system_category().message(err));
-}
+constexpr std::string_view kComponent = "head snapshot";
 
-Status SyncDir(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("open", dir, errno);
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) return ErrnoStatus("fsync", dir, err);
-  return Status::Ok();
+Status ErrnoStatus(std::string_view op, const std::string& path, int err) {
+  return ErrnoError(kComponent, op, path, err);
 }
 
 // Frames built in memory and written in large pieces.
@@ -266,46 +258,6 @@ bool DecodeSeries(Cursor& c, Head::SeriesState& s, HeadSnapshotStats& stats, std
   return true;
 }
 
-// An open read-only file; closes on destruction.
-class InputFile {
- public:
-  ~InputFile() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Status Open(const std::string& path) {
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) {
-      if (errno == ENOENT) return NotFound("head snapshot: " + path + " does not exist");
-      return ErrnoStatus("open", path, errno);
-    }
-    struct stat st;
-    if (::fstat(fd_, &st) != 0) return ErrnoStatus("stat", path, errno);
-    size_ = static_cast<uint64_t>(st.st_size);
-    ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
-    return Status::Ok();
-  }
-  // Reads exactly `n` bytes at `offset` into `out`.
-  Status ReadAt(uint64_t offset, size_t n, std::string& out, const std::string& path) {
-    out.resize(n);
-    size_t done = 0;
-    while (done < n) {
-      const ssize_t r =
-          ::pread(fd_, out.data() + done, n - done, static_cast<off_t>(offset + done));
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        return ErrnoStatus("read", path, errno);
-      }
-      if (r == 0) return Internal("head snapshot: read " + path + ": the file shrank");
-      done += static_cast<size_t>(r);
-    }
-    return Status::Ok();
-  }
-  uint64_t size() const { return size_; }
-
- private:
-  int fd_ = -1;
-  uint64_t size_ = 0;
-};
 
 }  // namespace
 
@@ -358,7 +310,7 @@ Result<HeadSnapshotStats> WriteHeadSnapshot(const Head& head, const HeadSnapshot
     ::unlink(tmp.c_str());
     return s;
   }
-  PLATOPS_RETURN_IF_ERROR(SyncDir(fs::path(path).parent_path().string()));
+  PLATOPS_RETURN_IF_ERROR(SyncDir(kComponent, fs::path(path).parent_path().string()));
   stats.bytes = w.written();
   return stats;
 }
@@ -380,10 +332,10 @@ struct FrameJob {
   HeadSnapshotStats stats;
 };
 
-void DecodeFrame(InputFile& f, const std::string& path, FrameJob& job) {
+void DecodeFrame(const InputFile& f, FrameJob& job) {
   // The series the head took from this job last time are freed here, off the loading thread.
   job.series.clear();
-  if (Status s = f.ReadAt(job.offset + kFrameHeaderSize, job.length, job.payload, path); !s.ok()) {
+  if (Status s = f.ReadAt(job.offset + kFrameHeaderSize, job.length, job.payload); !s.ok()) {
     job.error = s.message();
     return;
   }
@@ -408,7 +360,7 @@ void DecodeFrame(InputFile& f, const std::string& path, FrameJob& job) {
 // Decoder threads over a queue of jobs; joined on destruction.
 class FrameDecoders {
  public:
-  FrameDecoders(InputFile& f, const std::string& path, int threads) : f_(f), path_(path) {
+  FrameDecoders(const InputFile& f, int threads) : f_(f) {
     for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
   }
   // Drops the jobs not started (an early return after damage) and joins the threads.
@@ -424,7 +376,7 @@ class FrameDecoders {
   bool threaded() const { return !threads_.empty(); }
   void Submit(FrameJob* job) {
     if (threads_.empty()) {
-      DecodeFrame(f_, path_, *job);
+      DecodeFrame(f_, *job);
       job->done = true;
       return;
     }
@@ -451,7 +403,7 @@ class FrameDecoders {
         job = queue_.front();
         queue_.pop_front();
       }
-      DecodeFrame(f_, path_, *job);
+      DecodeFrame(f_, *job);
       {
         std::lock_guard lock(mu_);
         job->done = true;
@@ -460,8 +412,7 @@ class FrameDecoders {
     }
   }
 
-  InputFile& f_;
-  const std::string& path_;
+  const InputFile& f_;
   std::mutex mu_;
   std::condition_variable cv_;       // Jobs queued or stop.
   std::condition_variable done_cv_;  // A job finished.
@@ -474,7 +425,7 @@ class FrameDecoders {
 
 Result<LoadedHeadSnapshot> LoadHeadSnapshot(const std::string& path, Head& head,
                                             int decode_threads) {
-  InputFile f;
+  InputFile f(kComponent);
   PLATOPS_RETURN_IF_ERROR(f.Open(path));
   auto damaged = [&path](uint64_t frame, uint64_t offset, const std::string& what) {
     return InvalidArgument("head snapshot " + path + ": frame " + std::to_string(frame) +
@@ -482,7 +433,7 @@ Result<LoadedHeadSnapshot> LoadHeadSnapshot(const std::string& path, Head& head,
   };
   std::string header;
   if (f.size() < kFileHeaderSize) return damaged(0, 0, "shorter than the file header");
-  PLATOPS_RETURN_IF_ERROR(f.ReadAt(0, kFileHeaderSize, header, path));
+  PLATOPS_RETURN_IF_ERROR(f.ReadAt(0, kFileHeaderSize, header));
   if (std::string_view(header).substr(0, 4) != kMagic) return damaged(0, 0, "not a head snapshot");
   if (static_cast<uint8_t>(header[4]) != kVersion) {
     return damaged(0, 4, "unknown version " + std::to_string(static_cast<uint8_t>(header[4])));
@@ -543,7 +494,7 @@ Result<LoadedHeadSnapshot> LoadHeadSnapshot(const std::string& path, Head& head,
   // Frames in flight: read ahead while the decoders work and this thread fills the head.
   constexpr size_t kWindow = 6;
   std::vector<FrameJob> jobs(kWindow);  // Outlives the decoders, which are joined first.
-  FrameDecoders decoders(f, path, decode_threads);
+  FrameDecoders decoders(f, decode_threads);
   uint64_t submitted = 0;
   uint64_t applied = 0;
   uint64_t offset = kFileHeaderSize;
@@ -557,7 +508,7 @@ Result<LoadedHeadSnapshot> LoadHeadSnapshot(const std::string& path, Head& head,
         // Report it after the frames before it (one of them may be the damage's cause).
         if (applied == submitted) return damaged(submitted, offset, "torn frame header");
       } else {
-        PLATOPS_RETURN_IF_ERROR(f.ReadAt(offset, kFrameHeaderSize, frame_header, path));
+        PLATOPS_RETURN_IF_ERROR(f.ReadAt(offset, kFrameHeaderSize, frame_header));
         const uint32_t length = GetU32(frame_header.data());
         if (length == 0 || length > kMaxFramePayload ||
             length > f.size() - offset - kFrameHeaderSize) {

@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "metrics/crc32c.h"
+#include "metrics/file_io.h"
 
 namespace platops::metrics {
 namespace {
@@ -81,22 +82,13 @@ int ParseNumber(std::string_view s) {
   return n;
 }
 
+constexpr std::string_view kComponent = "wal";
+
 Status ErrnoStatus(std::string_view op, const std::string& path, int err) {
-  return Internal("wal: " + std::string(op) + " " + path + ": " +
-                  std::system_category().message(err));
+  return ErrnoError(kComponent, op, path, err);
 }
 Status FsStatus(std::string_view op, const fs::path& path, const std::error_code& ec) {
   return Internal("wal: " + std::string(op) + " " + path.string() + ": " + ec.message());
-}
-
-Status SyncDir(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("open", dir, errno);
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) return ErrnoStatus("fsync", dir, err);
-  return Status::Ok();
 }
 
 struct Listing {
@@ -147,8 +139,7 @@ Status MoveAside(const std::string& dir, const std::string& name) {
 // Forward-only buffered reads of one file; views stay valid until the next Read.
 class FileReader {
  public:
-  FileReader(int fd, uint64_t size, const std::string& path, std::string& buffer)
-      : fd_(fd), size_(size), path_(path), buf_(buffer) {}
+  FileReader(const InputFile& file, std::string& buffer) : file_(file), buf_(buffer) {}
 
   // REQUIRES: offset + n <= size, offset not below that of an earlier call.
   Result<std::string_view> Read(uint64_t offset, size_t n) {
@@ -164,24 +155,16 @@ class FileReader {
     buf_len_ = keep;
     if (buf_.size() < std::max(n, kReadChunk)) buf_.resize(std::max(n, kReadChunk));
     const size_t fill =
-        keep + static_cast<size_t>(std::min<uint64_t>(buf_.size() - keep, size_ - offset - keep));
-    while (buf_len_ < fill) {
-      const ssize_t r = ::pread(fd_, buf_.data() + buf_len_, fill - buf_len_,
-                                static_cast<off_t>(buf_offset_ + buf_len_));
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        return ErrnoStatus("read", path_, errno);
-      }
-      if (r == 0) return Internal("wal: read " + path_ + ": the file shrank while being read");
-      buf_len_ += static_cast<size_t>(r);
-    }
+        keep + static_cast<size_t>(
+                   std::min<uint64_t>(buf_.size() - keep, file_.size() - offset - keep));
+    PLATOPS_RETURN_IF_ERROR(
+        file_.ReadAt(buf_offset_ + buf_len_, fill - buf_len_, buf_.data() + buf_len_));
+    buf_len_ = fill;
     return std::string_view(buf_.data(), n);
   }
 
  private:
-  const int fd_;
-  const uint64_t size_;
-  const std::string& path_;
+  const InputFile& file_;
   std::string& buf_;
   uint64_t buf_offset_ = 0;
   size_t buf_len_ = 0;
@@ -196,10 +179,10 @@ struct ScanResult {
 
 // Reads the frames of a segment or (with `checkpoint`) a checkpoint file, calling `fn` (if set)
 // per record, up to the end or the first damaged frame. Errors: I/O and those of `fn`.
-Result<ScanResult> ScanFrames(int fd, uint64_t size, const std::string& path, bool checkpoint,
-                              std::string& buffer,
+Result<ScanResult> ScanFrames(const InputFile& file, bool checkpoint, std::string& buffer,
                               const std::function<Status(std::string_view)>* fn) {
-  FileReader reader(fd, size, path, buffer);
+  FileReader reader(file, buffer);
+  const uint64_t size = file.size();
   ScanResult result;
   bool footer = false;
   uint64_t off = 0;
@@ -268,31 +251,6 @@ Result<ScanResult> ScanFrames(int fd, uint64_t size, const std::string& path, bo
   return result;
 }
 
-// An open read-only file and its size; closes on destruction.
-class ReadFile {
- public:
-  ~ReadFile() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  // NotFound when the file does not exist.
-  Status Open(const std::string& path) {
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) {
-      if (errno == ENOENT) return NotFound("wal: " + path + " does not exist");
-      return ErrnoStatus("open", path, errno);
-    }
-    struct stat st;
-    if (::fstat(fd_, &st) != 0) return ErrnoStatus("stat", path, errno);
-    size_ = static_cast<uint64_t>(st.st_size);
-    return Status::Ok();
-  }
-  int fd() const { return fd_; }
-  uint64_t size() const { return size_; }
-
- private:
-  int fd_ = -1;
-  uint64_t size_ = 0;
-};
 
 Status TruncateFile(const std::string& path, uint64_t size) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
@@ -350,7 +308,7 @@ Result<std::optional<WalDrop>> Wal::ReplayCheckpoint(
     WalReplayReport& report) {
   const std::string file = CheckpointName(upto) + "/" + kCheckpointFile;
   const std::string path = dir_ + "/" + file;
-  ReadFile f;
+  InputFile f(kComponent);
   if (Status s = f.Open(path); !s.ok()) {
     if (s.code() != StatusCode::kNotFound) return s;
     return std::optional<WalDrop>(WalDrop{.file = file,
@@ -361,10 +319,10 @@ Result<std::optional<WalDrop>> Wal::ReplayCheckpoint(
   }
   // Verify everything first: a damaged checkpoint must not feed `fn` anything.
   PLATOPS_ASSIGN_OR_RETURN(ScanResult check,
-                           ScanFrames(f.fd(), f.size(), path, true, buffer, nullptr));
+                           ScanFrames(f, true, buffer, nullptr));
   ScanResult scan = check;
   if (check.damage.empty()) {
-    PLATOPS_ASSIGN_OR_RETURN(scan, ScanFrames(f.fd(), f.size(), path, true, buffer, &fn));
+    PLATOPS_ASSIGN_OR_RETURN(scan, ScanFrames(f, true, buffer, &fn));
     report.records += scan.records;
     report.bytes += scan.payload_bytes;
     report.checkpoint_records = scan.records;
@@ -448,10 +406,10 @@ Result<WalReplayReport> Wal::Replay(const std::function<Status(std::string_view 
     } else {
       const std::string name = SegmentName(n);
       const std::string path = dir_ + "/" + name;
-      ReadFile f;
+      InputFile f(kComponent);
       PLATOPS_RETURN_IF_ERROR(f.Open(path));
       PLATOPS_ASSIGN_OR_RETURN(ScanResult scan,
-                               ScanFrames(f.fd(), f.size(), path, false, buffer, &fn));
+                               ScanFrames(f, false, buffer, &fn));
       report.records += scan.records;
       report.bytes += scan.payload_bytes;
       if (report.first_segment == 0) report.first_segment = n;
@@ -478,7 +436,7 @@ Result<WalReplayReport> Wal::Replay(const std::function<Status(std::string_view 
       dir_changed = true;
     }
   }
-  if (dir_changed) PLATOPS_RETURN_IF_ERROR(SyncDir(dir_));
+  if (dir_changed) PLATOPS_RETURN_IF_ERROR(SyncDir(kComponent, dir_));
   PLATOPS_RETURN_IF_ERROR(ScanDirectory());
   return report;
 }
@@ -649,7 +607,7 @@ Status Wal::OpenNewSegment() {
     writer_segment_ = number;
   }
   stats_.segments_created.fetch_add(1, std::memory_order_relaxed);
-  return SyncDir(dir_);
+  return SyncDir(kComponent, dir_);
 }
 
 Status Wal::CloseSegment() {
@@ -748,7 +706,7 @@ Status Wal::TruncateBefore(int segment) {
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoStatus("remove", path, errno);
     removed = true;
   }
-  if (removed) PLATOPS_RETURN_IF_ERROR(SyncDir(dir_));
+  if (removed) PLATOPS_RETURN_IF_ERROR(SyncDir(kComponent, dir_));
   std::lock_guard lock(mu_);
   if (first != 0) first_segment_ = first;
   return Status::Ok();
@@ -819,14 +777,14 @@ Status Wal::WriteCheckpoint(int upto_segment, std::span<const std::string> recor
   if (s.ok() && ::fsync(fd) != 0) s = ErrnoStatus("fsync", path, errno);
   ::close(fd);
   PLATOPS_RETURN_IF_ERROR(s);
-  PLATOPS_RETURN_IF_ERROR(SyncDir(tmp_dir.string()));
+  PLATOPS_RETURN_IF_ERROR(SyncDir(kComponent, tmp_dir.string()));
 
   // Rewriting the same checkpoint: the old copy goes first (it is not newer than the new one).
   fs::remove_all(final_dir, ec);
   if (ec) return FsStatus("remove", final_dir, ec);
   fs::rename(tmp_dir, final_dir, ec);
   if (ec) return FsStatus("rename", tmp_dir, ec);
-  PLATOPS_RETURN_IF_ERROR(SyncDir(dir_));
+  PLATOPS_RETURN_IF_ERROR(SyncDir(kComponent, dir_));
   {
     std::lock_guard lock(mu_);
     checkpoint_ = upto_segment;
@@ -841,7 +799,7 @@ Status Wal::WriteCheckpoint(int upto_segment, std::span<const std::string> recor
     if (ec) return FsStatus("remove", old, ec);
     removed = true;
   }
-  if (removed) PLATOPS_RETURN_IF_ERROR(SyncDir(dir_));
+  if (removed) PLATOPS_RETURN_IF_ERROR(SyncDir(kComponent, dir_));
   return Status::Ok();
 }
 
