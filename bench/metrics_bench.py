@@ -88,7 +88,11 @@ class Server:
         wait_http(self.ready)
         time.sleep(0.5)
 
-    def post_all(self, bodies, concurrency=2):
+    def post_all(self, bodies, concurrency=2, path=None, headers=None):
+        """POSTs every body on `concurrency` connections (remote write unless `path` says
+        otherwise); returns the (status, message) of those refused."""
+        path = path or self.write_path
+        headers = headers if headers is not None else {**RW_HEADERS, **self.headers}
         idx = {"i": 0}
         lock = threading.Lock()
         errors = []
@@ -101,7 +105,7 @@ class Server:
                     idx["i"] += 1
                 if i >= len(bodies):
                     break
-                c.request("POST", self.write_path, body=bodies[i], headers={**RW_HEADERS, **self.headers})
+                c.request("POST", path, body=bodies[i], headers=headers)
                 r = c.getresponse()
                 msg = r.read()
                 if r.status >= 300:
@@ -419,27 +423,8 @@ def scenario_disk(args, tmp):
         del lines
         s = Server("vm", args.binary, tmp)
         try:
-            idx, lock, errors = {"i": 0}, threading.Lock(), []
-
-            def worker():
-                c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=300)
-                while True:
-                    with lock:
-                        i = idx["i"]
-                        idx["i"] += 1
-                    if i >= len(bodies):
-                        break
-                    c.request("POST", "/api/v1/import/prometheus", body=bodies[i],
-                              headers={"Content-Type": "text/plain"})
-                    r = c.getresponse()
-                    r.read()
-                    if r.status >= 300:
-                        errors.append(r.status)
-                c.close()
-
-            ts = [threading.Thread(target=worker) for _ in range(2)]
-            [t.start() for t in ts]
-            [t.join() for t in ts]
+            errors = s.post_all(bodies, path="/api/v1/import/prometheus",
+                                headers={"Content-Type": "text/plain"})
             urllib.request.urlopen(s.base + "/internal/force_flush", timeout=120).read()
             time.sleep(2)
             end_ms = start_ms + points * step_ms
