@@ -956,14 +956,18 @@ class TlsServerTest : public ServerTest {
     ServerTest::TearDown();
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
+  // Serves HTTPS with the certificate SetUp made.
+  void StartTlsServer() {
+    ServerOptions options;
+    options.tls_cert_file = dir_ + "/c.pem";
+    options.tls_key_file = dir_ + "/k.pem";
+    StartServer(options);
+  }
   std::string dir_;
 };
 
 TEST_F(TlsServerTest, GetOverHttps) {
-  ServerOptions options;
-  options.tls_cert_file = dir_ + "/c.pem";
-  options.tls_key_file = dir_ + "/k.pem";
-  StartServer(options);
+  StartTlsServer();
 
   ClientRequest req;
   req.url = Url("/api/v1/services/secure", "https");
@@ -995,10 +999,7 @@ TEST_F(TlsServerTest, GetOverHttps) {
 }
 
 TEST_F(TlsServerTest, WatchingTheClientKeepsTlsIntactAndSeesItHangUp) {
-  ServerOptions options;
-  options.tls_cert_file = dir_ + "/c.pem";
-  options.tls_key_file = dir_ + "/k.pem";
-  StartServer(options);
+  StartTlsServer();
 
   // Pipelined over TLS while the first handler runs: the watch's read is canceled mid-stream.
   RawSocket s(server_->port());
@@ -1021,10 +1022,7 @@ TEST_F(TlsServerTest, WatchingTheClientKeepsTlsIntactAndSeesItHangUp) {
 }
 
 TEST_F(TlsServerTest, TlsClientHangingUpCancelsTheRunningHandler) {
-  ServerOptions options;
-  options.tls_cert_file = dir_ + "/c.pem";
-  options.tls_key_file = dir_ + "/k.pem";
-  StartServer(options);
+  StartTlsServer();
   RawSocket s(server_->port());
   ASSERT_TRUE(s.StartTls());
   ASSERT_TRUE(s.Send("GET /until-canceled HTTP/1.1\r\nHost: x\r\n\r\n"));

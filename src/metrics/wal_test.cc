@@ -235,12 +235,14 @@ class WalTest : public ::testing::Test {
     std::vector<std::string> records;
     WalReplayReport report;
   };
-  static Replayed ReplayAll(Wal& wal) {
+  static Replayed ReplayAll(Wal& wal, int from_segment = 0) {
     Replayed out;
-    auto report = wal.Replay([&](std::string_view r) {
-      out.records.emplace_back(r);
-      return Status::Ok();
-    });
+    auto report = wal.Replay(
+        [&](std::string_view r) {
+          out.records.emplace_back(r);
+          return Status::Ok();
+        },
+        from_segment);
     EXPECT_TRUE(report.ok()) << report.status().ToString();
     if (report.ok()) out.report = std::move(report).value();
     return out;
@@ -596,19 +598,12 @@ TEST_F(WalTest, ReplayFromASegmentSkipsEarlierSegmentsAndTheCheckpointCoveringTh
   WriteBytes(SegmentPath(2), "garbage");
   {
     auto wal = Open();
-    std::vector<std::string> got;
-    auto report = wal->Replay(
-        [&got](std::string_view r) {
-          got.emplace_back(r);
-          return Status::Ok();
-        },
-        3);
-    ASSERT_TRUE(report.ok()) << report.status().ToString();
-    EXPECT_THAT(got, ElementsAre("seg3"));
-    EXPECT_EQ(report.value().checkpoint, 0);
-    EXPECT_EQ(report.value().skipped_checkpoint, 1);
-    EXPECT_EQ(report.value().first_segment, 3);
-    EXPECT_TRUE(report.value().dropped.empty());
+    const Replayed got = ReplayAll(*wal, 3);
+    EXPECT_THAT(got.records, ElementsAre("seg3"));
+    EXPECT_EQ(got.report.checkpoint, 0);
+    EXPECT_EQ(got.report.skipped_checkpoint, 1);
+    EXPECT_EQ(got.report.first_segment, 3);
+    EXPECT_TRUE(got.report.dropped.empty());
     ASSERT_TRUE(wal->Log("seg4").ok());
     EXPECT_EQ(wal->Segments(), std::make_pair(2, 4));
   }
@@ -616,16 +611,9 @@ TEST_F(WalTest, ReplayFromASegmentSkipsEarlierSegmentsAndTheCheckpointCoveringTh
   WriteBytes(SegmentPath(2), "");
   {
     auto wal = Open();
-    std::vector<std::string> got;
-    auto report = wal->Replay(
-        [&got](std::string_view r) {
-          got.emplace_back(r);
-          return Status::Ok();
-        },
-        1);
-    ASSERT_TRUE(report.ok());
-    EXPECT_THAT(got, ElementsAre("cp1", "seg3", "seg4"));
-    EXPECT_EQ(report.value().checkpoint, 1);
+    const Replayed got = ReplayAll(*wal, 1);
+    EXPECT_THAT(got.records, ElementsAre("cp1", "seg3", "seg4"));
+    EXPECT_EQ(got.report.checkpoint, 1);
   }
 }
 
