@@ -267,6 +267,7 @@ struct Answer {
   std::optional<ErrorKind> error;
   std::string message;
   bool no_content = false;
+  std::shared_ptr<void> release_after_send;  // See http::Response.
 };
 
 // At most kMaxAnnotations, then "N more warning annotations omitted" (annotations.AsStrings).
@@ -304,12 +305,16 @@ http::Response Reply(const Answer& a) {
     body += '}';
     return http::Response::Json(a.error->http_status, std::move(body));
   }
-  body = R"({"status":"success","data":)";
+  constexpr std::string_view kHead = R"({"status":"success","data":)";
+  body.reserve(kHead.size() + a.data.size() + 1);
+  body = kHead;
   body += a.data;
   AppendAnnotations(body, "warnings", "warning", a.warnings);
   AppendAnnotations(body, "infos", "info", a.infos);
   body += '}';
-  return http::Response::Json(200, std::move(body));
+  http::Response resp = http::Response::Json(200, std::move(body));
+  resp.release_after_send = a.release_after_send;
+  return resp;
 }
 
 std::string_view Trim(std::string_view s) {
@@ -572,6 +577,7 @@ Answer QueryAnswer(promql::QueryResult&& r, size_t limit, bool instant) {
   a.warnings = std::move(r.warnings);
   a.infos = std::move(r.infos);
   if (truncated) a.warnings.emplace_back(kTruncated);
+  a.release_after_send = std::move(r.retained);
   return a;
 }
 

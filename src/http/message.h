@@ -68,6 +68,10 @@ struct Response {
   Headers headers;
   std::string content_type = "application/json";
   std::string body;
+  // Released once the response has been sent (or could not be), on a worker thread: what a
+  // handler read to build the body and is slow to free, such as a query's selection, so that
+  // freeing it does not delay the answer (Prometheus's API finalizer).
+  std::shared_ptr<void> release_after_send;
 
   static Response Json(int status, std::string body);
   static Response Text(int status, std::string body,

@@ -573,10 +573,15 @@ asio::awaitable<void> Server::Impl::Serve(Stream& stream,
     }
     const bool head = req.method == Method::kHead;
     outcome.bytes = head ? 0 : resp.body.size();
+    std::shared_ptr<void> release = std::move(resp.release_after_send);
     auto res = ToBeast(std::move(resp), version, keep_alive, head, outcome.request_id);
     outcome.status = static_cast<int>(res.result_int());
     tcp.expires_after(std::max(options_.read_timeout, options_.idle_timeout));
     auto [wec, wn] = co_await bhttp::async_write(stream, res, kTuple);
+    if (release != nullptr && workers_) {
+      asio::post(*workers_, [r = std::move(release)]() mutable { r.reset(); });
+    }
+    release.reset();
     Record(outcome, start, remote);
     if (wec) co_return;
     if (!keep_alive) {

@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -271,6 +272,11 @@ class ServerTest : public ::testing::Test {
     });
     router_.Add(Method::kGet, "/until-canceled",
                 [this](Request& req) { return probe_.Handle(req); });
+    router_.Add(Method::kGet, "/held", [this](Request&) {
+      Response r = Response::Text(200, "answer");
+      r.release_after_send = std::shared_ptr<void>(nullptr, [this](void*) { released_.set_value(); });
+      return r;
+    });
     router_.Add(
         Method::kGet, "/inline",
         [](Request& req) { return Response::Text(200, req.remote_address); }, /*run_inline=*/true);
@@ -313,6 +319,7 @@ class ServerTest : public ::testing::Test {
   Gate gate_;
   CancelProbe probe_;
   std::atomic<int> echo_calls_{0};
+  std::promise<void> released_;
   std::unique_ptr<Client> client_ = NewCurlClient();
   std::unique_ptr<Server> server_;
 };
@@ -326,6 +333,16 @@ TEST_F(ServerTest, GetThroughCurlClient) {
   EXPECT_EQ(r->headers.Get("content-type"), "text/plain; charset=utf-8");
   EXPECT_EQ(r->headers.Get("content-length"), "5");
   EXPECT_TRUE(r->headers.Get("date").has_value());
+}
+
+// What a response holds (a query's selection) is released once it has been sent, not leaked.
+TEST_F(ServerTest, WhatAResponseHoldsIsReleasedAfterItIsSent) {
+  StartServer();
+  auto released = released_.get_future();
+  auto r = Get("/held");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->body, "answer");
+  EXPECT_EQ(released.wait_for(std::chrono::seconds(10)), std::future_status::ready);
 }
 
 TEST_F(ServerTest, PathParamsAndQueryAreDecoded) {

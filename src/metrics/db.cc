@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <compare>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -142,9 +143,11 @@ class DbQuerier : public Querier {
     // most of a large selection's time, and a thread costs little beside reading two blocks.
     const size_t n = parts_.size();
     std::vector<std::optional<Result<std::vector<std::unique_ptr<Series>>>>> results(n);
-    std::atomic<size_t> next{0};
+    // Taken newest first: the head, last, costs the most (its series are unpacked and sorted),
+    // so it starts at once while the other thread reads the blocks.
+    std::atomic<size_t> taken{0};
     auto read = [&] {
-      for (size_t i = next++; i < n; i = next++) results[i] = parts_[i]->Select(matchers);
+      for (size_t k = taken++; k < n; k = taken++) results[n - 1 - k] = parts_[n - 1 - k]->Select(matchers);
     };
     std::thread helper;
     if (n >= 3) helper = std::thread(read);
@@ -152,35 +155,42 @@ class DbQuerier : public Querier {
     if (helper.joinable()) helper.join();
     std::vector<std::vector<std::unique_ptr<Series>>> lists;
     lists.reserve(n);
+    size_t most = 0;
     for (auto& r : results) {
       if (!r->ok()) return r->status();
       lists.push_back(std::move(*r).value());
+      most = std::max(most, lists.back().size());
     }
-    // K-way merge by labels; each list is sorted and parts_ are in time order.
+    // K-way merge by labels; each list is sorted and parts_ are in time order. One three-way
+    // comparison per list head finds both the smallest label set and the lists that hold it.
     std::vector<size_t> pos(lists.size(), 0);
+    std::vector<size_t> holders;
     std::vector<std::unique_ptr<Series>> out;
+    out.reserve(most);
     while (true) {
       const Labels* smallest = nullptr;
+      holders.clear();
       for (size_t i = 0; i < lists.size(); ++i) {
-        if (pos[i] < lists[i].size() &&
-            (smallest == nullptr || lists[i][pos[i]]->labels() < *smallest)) {
-          smallest = &lists[i][pos[i]]->labels();
+        if (pos[i] >= lists[i].size()) continue;
+        const Labels& l = lists[i][pos[i]]->labels();
+        const auto cmp = smallest == nullptr ? std::strong_ordering::less : l <=> *smallest;
+        if (cmp < 0) {
+          smallest = &l;
+          holders.assign(1, i);
+        } else if (cmp == 0) {
+          holders.push_back(i);
         }
       }
       if (smallest == nullptr) break;
-      std::vector<std::unique_ptr<Series>> same;
+      if (holders.size() == 1) {
+        out.push_back(std::move(lists[holders[0]][pos[holders[0]]++]));
+        continue;
+      }
       // The Series objects stay put while their pointers move into `same`.
-      const Labels& key = *smallest;
-      for (size_t i = 0; i < lists.size(); ++i) {
-        if (pos[i] < lists[i].size() && lists[i][pos[i]]->labels() == key) {
-          same.push_back(std::move(lists[i][pos[i]++]));
-        }
-      }
-      if (same.size() == 1) {
-        out.push_back(std::move(same.front()));
-      } else {
-        out.push_back(std::make_unique<MergedSeries>(std::move(same)));
-      }
+      std::vector<std::unique_ptr<Series>> same;
+      same.reserve(holders.size());
+      for (size_t i : holders) same.push_back(std::move(lists[i][pos[i]++]));
+      out.push_back(std::make_unique<MergedSeries>(std::move(same)));
     }
     return out;
   }

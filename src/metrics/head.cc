@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <compare>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -60,6 +61,26 @@ Labels Unpack(std::string_view packed) {
     out.push_back(std::move(l));
   }
   return out;
+}
+
+// Orders packed label sets as their Labels compare: label by label, name then value, a prefix
+// first.
+std::strong_ordering ComparePacked(std::string_view a, std::string_view b) {
+  size_t i = 0;
+  size_t j = 0;
+  while (i < a.size() && j < b.size()) {
+    for (int part = 0; part < 2; ++part) {  // The name, then the value.
+      const size_t n = GetVarint(a, i);
+      const size_t m = GetVarint(b, j);
+      const auto cmp = a.substr(i, n) <=> b.substr(j, m);
+      if (cmp != 0) return cmp;
+      i += n;
+      j += m;
+    }
+  }
+  if (i < a.size()) return std::strong_ordering::greater;
+  if (j < b.size()) return std::strong_ordering::less;
+  return std::strong_ordering::equal;
 }
 
 // Valid as Prometheus requires of stored series: a metric name, names unique and non-empty,
@@ -797,12 +818,20 @@ std::unique_ptr<Querier> Head::NewQuerier(int64_t mint, int64_t maxt) {
 
 std::vector<std::unique_ptr<Series>> Head::Materialize(std::span<const SeriesRef> refs,
                                                        int64_t mint, int64_t maxt) const {
-  std::vector<std::unique_ptr<Series>> out;
-  out.reserve(refs.size());
+  // The series are sorted by their packed labels, side by side in one buffer, before any is
+  // unpacked: comparing label sets scattered over the heap costs cache misses.
+  struct Found {
+    size_t offset;
+    size_t size;
+    std::vector<ChunkData> chunks;
+  };
+  std::vector<Found> found;
+  found.reserve(refs.size());
+  std::string packed;
   for (SeriesRef ref : refs) {
     auto& stripe = StripeOf(ref);
     std::vector<ChunkData> chunks;
-    std::string packed;
+    const size_t offset = packed.size();
     {
       std::lock_guard lock(stripe.ref_mu);
       const MemSeries* s = Find(ref);
@@ -813,14 +842,28 @@ std::vector<std::unique_ptr<Series>> Head::Materialize(std::span<const SeriesRef
       if (s->open.num_samples() > 0 && s->max_t >= mint && s->open_min_t <= maxt) {
         chunks.push_back({s->open_min_t, s->max_t, std::string(s->open.bytes())});
       }
-      packed = s->packed;
+      packed += s->packed;
     }
-    if (!HasSampleIn(chunks, mint, maxt)) continue;
-    out.push_back(std::make_unique<HeadSeries>(Unpack(packed), std::move(chunks), mint, maxt));
+    if (!HasSampleIn(chunks, mint, maxt)) {
+      packed.resize(offset);
+      continue;
+    }
+    found.push_back({offset, packed.size() - offset, std::move(chunks)});
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-    return a->labels() < b->labels();
+  std::vector<uint32_t> order(found.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  const std::string_view all = packed;
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return ComparePacked(all.substr(found[a].offset, found[a].size),
+                         all.substr(found[b].offset, found[b].size)) < 0;
   });
+  std::vector<std::unique_ptr<Series>> out;
+  out.reserve(found.size());
+  for (uint32_t i : order) {
+    Found& f = found[i];
+    out.push_back(std::make_unique<HeadSeries>(Unpack(all.substr(f.offset, f.size)),
+                                               std::move(f.chunks), mint, maxt));
+  }
   return out;
 }
 

@@ -70,6 +70,31 @@ TEST(HeadTest, SelectsByEveryMatcherTypeSortedByLabels) {
   EXPECT_THAT(bad_re.status().message(), ::testing::HasSubstr("invalid regular expression"));
 }
 
+// The head sorts its selection by packed labels; the order must be that of Labels, where a
+// shorter value or label set comes first and lengths never decide before the bytes do.
+TEST(HeadTest, SelectionOrderIsLabelOrderForPrefixesAndLengths) {
+  std::vector<Labels> sets = {
+      L({{"__name__", "m"}, {"a", "1"}, {"b", "2"}}),
+      L({{"__name__", "m"}, {"a", "1"}}),
+      L({{"__name__", "m"}, {"a", "10"}}),
+      L({{"__name__", "m"}, {"a", "2"}}),
+      L({{"__name__", "m"}, {"aa", "0"}}),
+      L({{"__name__", "m"}, {"b", "0"}}),
+      L({{"__name__", "m"}, {"a", std::string(200, 'x').c_str()}}),
+      L({{"__name__", "m"}, {"a", std::string(130, 'x').c_str()}, {"c", "1"}}),
+      L({{"__name__", "m"}, {"a", "\xc3\xa9"}}),
+      L({{"__name__", "m"}, {"a", "~"}}),
+      L({{"__name__", "mm"}}),
+  };
+  Head head;
+  for (const auto& l : sets) Add(head, l, 1000, 1);
+  std::sort(sets.begin(), sets.end());
+  std::vector<std::string> want;
+  for (const auto& l : sets) want.push_back(ToString(l));
+  auto q = head.NewQuerier(0, 2000);
+  EXPECT_EQ(Names(*q, {{MatchType::kRegexMatch, "__name__", "m+"}}), want);
+}
+
 TEST(HeadTest, RejectsOutOfOrderAndDuplicatesButAcceptsAnIdenticalRepeat) {
   Head head;
   SeriesRef ref = Add(head, L({{"__name__", "m"}}), 2000, 1.5);

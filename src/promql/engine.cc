@@ -116,6 +116,14 @@ Result<const std::vector<std::unique_ptr<metrics::Series>>*> Evaluator::SelectSe
   return &pos->second;
 }
 
+std::vector<std::vector<std::unique_ptr<metrics::Series>>> Evaluator::TakeSelections() {
+  std::vector<std::vector<std::unique_ptr<metrics::Series>>> out;
+  out.reserve(series_cache_.size());
+  for (auto& [selector, series] : series_cache_) out.push_back(std::move(series));
+  series_cache_.clear();
+  return out;
+}
+
 Status ReadSeriesRange(const metrics::Series& series, int64_t mint, int64_t maxt,
                        SampleBuffer& out) {
   out.clear();
@@ -640,6 +648,13 @@ QueryResult Engine::Impl::Run(const EngineOptions& options, std::string_view que
   }
   result.warnings = ev.annotations().TakeWarnings();
   result.infos = ev.annotations().TakeInfos();
+  // The series are destroyed before the querier that read them.
+  struct Retained {
+    std::unique_ptr<metrics::Querier> querier;
+    std::vector<std::vector<std::unique_ptr<metrics::Series>>> series;
+  };
+  result.retained = std::make_shared<Retained>(
+      Retained{std::move(querier).value(), ev.TakeSelections()});
   return result;
 }
 

@@ -67,6 +67,9 @@ struct QueryResult {
   Value value;  // Valid when error == kNone. A range query always returns a Matrix.
   std::vector<std::string> warnings;  // "PromQL warning: ..." annotations.
   std::vector<std::string> infos;     // "PromQL info: ..." annotations.
+  // What the query read (its querier and selected series), kept until the result is dropped, so
+  // a caller can answer first and free it afterwards (see http::Response::release_after_send).
+  std::shared_ptr<void> retained;
   bool ok() const { return error == ErrorType::kNone; }
 };
 

@@ -345,6 +345,8 @@ class Evaluator {
   // sample timestamps in seconds (for timestamp()).
   Status StreamVectorSelector(const VectorSelector& vs, const StepRange& r, bool timestamps,
                               const SeriesSink& sink);
+  // Hands over every selection made so far; the evaluator must not be used afterwards.
+  std::vector<std::vector<std::unique_ptr<metrics::Series>>> TakeSelections();
   Status ReadRange(const metrics::Series& series, int64_t mint, int64_t maxt, SampleBuffer& out) {
     return ReadSeriesRange(series, mint, maxt, out);
   }
