@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <bit>
-#include <compare>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -63,24 +62,27 @@ Labels Unpack(std::string_view packed) {
   return out;
 }
 
-// Orders packed label sets as their Labels compare: label by label, name then value, a prefix
-// first.
-std::strong_ordering ComparePacked(std::string_view a, std::string_view b) {
-  size_t i = 0;
-  size_t j = 0;
-  while (i < a.size() && j < b.size()) {
-    for (int part = 0; part < 2; ++part) {  // The name, then the value.
-      const size_t n = GetVarint(a, i);
-      const size_t m = GetVarint(b, j);
-      const auto cmp = a.substr(i, n) <=> b.substr(j, m);
-      if (cmp != 0) return cmp;
-      i += n;
-      j += m;
+// Appends a key for packed labels whose byte order (memcmp, then length) is the order of the
+// label sets: each name and value with 0x00 escaped as 0x00 0xff, ended by 0x00 0x00, so a
+// shorter string, and a label set that is a prefix of another, sorts first.
+void AppendSortKey(std::string_view packed, std::string& out) {
+  size_t pos = 0;
+  while (pos < packed.size()) {
+    const size_t n = GetVarint(packed, pos);
+    const std::string_view part = packed.substr(pos, n);
+    pos += n;
+    for (size_t i = 0; i < part.size();) {
+      const size_t zero = part.find('\0', i);
+      const size_t stop = zero == std::string_view::npos ? part.size() : zero;
+      out.append(part.substr(i, stop - i));
+      if (stop == part.size()) break;
+      out += '\0';
+      out += '\xff';
+      i = stop + 1;
     }
+    out += '\0';
+    out += '\0';
   }
-  if (i < a.size()) return std::strong_ordering::greater;
-  if (j < b.size()) return std::strong_ordering::less;
-  return std::strong_ordering::equal;
 }
 
 // Valid as Prometheus requires of stored series: a metric name, names unique and non-empty,
@@ -818,20 +820,21 @@ std::unique_ptr<Querier> Head::NewQuerier(int64_t mint, int64_t maxt) {
 
 std::vector<std::unique_ptr<Series>> Head::Materialize(std::span<const SeriesRef> refs,
                                                        int64_t mint, int64_t maxt) const {
-  // The series are sorted by their packed labels, side by side in one buffer, before any is
-  // unpacked: comparing label sets scattered over the heap costs cache misses.
+  // The series are sorted by keys that compare as their labels, side by side in one buffer,
+  // before any is unpacked: comparing label sets scattered over the heap costs cache misses.
   struct Found {
-    size_t offset;
-    size_t size;
+    std::string packed;
+    size_t key_offset;
+    size_t key_size;
     std::vector<ChunkData> chunks;
   };
   std::vector<Found> found;
   found.reserve(refs.size());
-  std::string packed;
+  std::string keys;
   for (SeriesRef ref : refs) {
     auto& stripe = StripeOf(ref);
     std::vector<ChunkData> chunks;
-    const size_t offset = packed.size();
+    std::string packed;
     {
       std::lock_guard lock(stripe.ref_mu);
       const MemSeries* s = Find(ref);
@@ -842,27 +845,25 @@ std::vector<std::unique_ptr<Series>> Head::Materialize(std::span<const SeriesRef
       if (s->open.num_samples() > 0 && s->max_t >= mint && s->open_min_t <= maxt) {
         chunks.push_back({s->open_min_t, s->max_t, std::string(s->open.bytes())});
       }
-      packed += s->packed;
+      packed = s->packed;
     }
-    if (!HasSampleIn(chunks, mint, maxt)) {
-      packed.resize(offset);
-      continue;
-    }
-    found.push_back({offset, packed.size() - offset, std::move(chunks)});
+    if (!HasSampleIn(chunks, mint, maxt)) continue;
+    const size_t offset = keys.size();
+    AppendSortKey(packed, keys);
+    found.push_back({std::move(packed), offset, keys.size() - offset, std::move(chunks)});
   }
   std::vector<uint32_t> order(found.size());
   for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  const std::string_view all = packed;
+  const std::string_view all = keys;
   std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    return ComparePacked(all.substr(found[a].offset, found[a].size),
-                         all.substr(found[b].offset, found[b].size)) < 0;
+    return all.substr(found[a].key_offset, found[a].key_size) <
+           all.substr(found[b].key_offset, found[b].key_size);
   });
   std::vector<std::unique_ptr<Series>> out;
   out.reserve(found.size());
   for (uint32_t i : order) {
     Found& f = found[i];
-    out.push_back(std::make_unique<HeadSeries>(Unpack(all.substr(f.offset, f.size)),
-                                               std::move(f.chunks), mint, maxt));
+    out.push_back(std::make_unique<HeadSeries>(Unpack(f.packed), std::move(f.chunks), mint, maxt));
   }
   return out;
 }

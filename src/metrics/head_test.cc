@@ -86,6 +86,12 @@ TEST(HeadTest, SelectionOrderIsLabelOrderForPrefixesAndLengths) {
       L({{"__name__", "m"}, {"a", "~"}}),
       L({{"__name__", "mm"}}),
   };
+  // NUL is valid UTF-8: it sorts below every other byte, and above the end of a string.
+  for (std::string v : {std::string("x\0y", 3), std::string("x"), std::string("x\x01"),
+                        std::string("x\0", 2)}) {
+    sets.push_back(Normalize(Labels{{"__name__", "m"}, {"a", v}}));
+    sets.push_back(Normalize(Labels{{"__name__", "m"}, {"a", v}, {"b", "1"}}));
+  }
   Head head;
   for (const auto& l : sets) Add(head, l, 1000, 1);
   std::sort(sets.begin(), sets.end());
