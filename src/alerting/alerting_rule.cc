@@ -6,8 +6,12 @@
 namespace platops::alerting {
 namespace {
 
-// Sets `name` in a sorted pair list.
+// Sets `name` in a sorted pair list; an empty value removes it (Prometheus's labels.Builder).
 void Set(StringPairs& pairs, std::string_view name, std::string value) {
+  if (value.empty()) {
+    std::erase_if(pairs, [&](const auto& p) { return p.first == name; });
+    return;
+  }
   auto it = std::lower_bound(pairs.begin(), pairs.end(), name,
                              [](const auto& p, std::string_view n) { return p.first < n; });
   if (it != pairs.end() && it->first == name) {
@@ -15,10 +19,6 @@ void Set(StringPairs& pairs, std::string_view name, std::string value) {
   } else {
     pairs.emplace(it, std::string(name), std::move(value));
   }
-}
-
-void Erase(StringPairs& pairs, std::string_view name) {
-  std::erase_if(pairs, [&](const auto& p) { return p.first == name; });
 }
 
 double UnixSeconds(Timestamp t) {
@@ -60,7 +60,7 @@ Status AlertingRule::Apply(const std::vector<RuleSample>& result, Timestamp t, i
   std::map<StringPairs, RuleAlert> produced;
   for (const RuleSample& s : result) {
     StringPairs data_labels = s.labels;
-    Erase(data_labels, "__name__");
+    Set(data_labels, "__name__", "");
     StringPairs labels = data_labels;
     for (const auto& [name, text] : labels_) Set(labels, name, Expand(text, data_labels, s.value));
     Set(labels, "alertname", spec_.name);

@@ -60,8 +60,8 @@ class AlertingRule {
  public:
   static constexpr std::chrono::minutes kResolvedRetention{15};
 
-  // `group_labels` are added under the rule's own labels. Without `expand`, templates are used as
-  // written.
+  // `group_labels` are added under the rule's own labels; a label whose value expands to "" is
+  // removed. Without `expand`, templates are used as written.
   AlertingRule(RuleSpec spec, StringPairs group_labels, TemplateExpander expand = nullptr);
 
   // Applies the result of one evaluation at `t`. `limit` > 0 caps the alerts pending or firing;
