@@ -86,6 +86,8 @@ class AlertingRule {
   const StringPairs& labels() const { return labels_; }
   // The highest state among the alerts: what the rules API shows for the rule.
   RuleAlertState State() const;
+  // Takes over the alerts of the same rule before a reload.
+  void CopyStateFrom(const AlertingRule& old) { active_ = old.active_; }
 
  private:
   std::string Expand(std::string_view text, const StringPairs& labels, double value) const;

@@ -1,6 +1,7 @@
 #include "alerting/rule_group.h"
 
 #include <bit>
+#include <map>
 
 #include "metrics/sample.h"
 #include "metrics/storage.h"
@@ -60,6 +61,26 @@ RuleGroup::RuleGroup(RuleGroupSpec spec, RuleGroupOptions options, promql::Engin
 }
 
 RuleGroup::~RuleGroup() = default;
+
+void RuleGroup::CopyStateFrom(const RuleGroup& old) {
+  std::map<std::pair<bool, std::string>, std::vector<size_t>> old_by_name;
+  for (size_t i = 0; i < old.spec_.rules.size(); ++i) {
+    old_by_name[{old.spec_.rules[i].alerting, old.spec_.rules[i].name}].push_back(i);
+  }
+  std::map<std::pair<bool, std::string>, size_t> seen;
+  for (size_t i = 0; i < spec_.rules.size(); ++i) {
+    const auto key = std::make_pair(spec_.rules[i].alerting, spec_.rules[i].name);
+    const size_t nth = seen[key]++;
+    auto it = old_by_name.find(key);
+    if (it == old_by_name.end() || nth >= it->second.size()) continue;
+    const Rule& from = old.rules_[it->second[nth]];
+    rules_[i].health = from.health;
+    rules_[i].written = from.written;
+    if (rules_[i].alerting && from.alerting) rules_[i].alerting->CopyStateFrom(*from.alerting);
+  }
+  last_evaluation_ = old.last_evaluation_;
+  evaluation_time_ = old.evaluation_time_;
+}
 
 std::vector<OutgoingAlert> RuleGroup::Evaluate(Timestamp t) {
   const auto start = std::chrono::steady_clock::now();

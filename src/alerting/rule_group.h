@@ -68,6 +68,9 @@ class RuleGroup {
   const AlertingRule* alerting(size_t i) const { return rules_[i].alerting.get(); }
   const RuleSpec& rule(size_t i) const { return spec_.rules[i]; }
   std::optional<Timestamp> last_evaluation() const { return last_evaluation_; }
+  // Takes over the state of a group loaded before (alerts, health, series written), matching
+  // rules by name and by position among rules of that name, as Prometheus does on reload.
+  void CopyStateFrom(const RuleGroup& old);
   std::chrono::microseconds evaluation_time() const { return evaluation_time_; }
 
  private:

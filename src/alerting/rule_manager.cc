@@ -1,0 +1,159 @@
+#include "alerting/rule_manager.h"
+
+#include <algorithm>
+#include <map>
+
+namespace platops::alerting {
+namespace {
+
+// FNV-1a over the file, a separator and the name: stable across restarts and builds.
+uint64_t GroupHash(const RuleGroupSpec& spec) {
+  uint64_t h = 14695981039346656037ULL;
+  auto add = [&](std::string_view s) {
+    for (unsigned char c : s) {
+      h ^= c;
+      h *= 1099511628211ULL;
+    }
+  };
+  add(spec.file);
+  add(std::string_view("\xff", 1));
+  add(spec.name);
+  return h;
+}
+
+}  // namespace
+
+RuleManager::RuleManager(RuleGroupOptions options, promql::Engine& engine,
+                         metrics::Storage& storage, const Clock& clock, AlertSink sink)
+    : options_(std::move(options)),
+      engine_(engine),
+      storage_(storage),
+      clock_(clock),
+      sink_(std::move(sink)) {}
+
+RuleManager::~RuleManager() { Stop(); }
+
+Timestamp RuleManager::FirstEvaluation(const RuleGroupSpec& spec,
+                                       std::chrono::milliseconds interval, Timestamp now) {
+  const int64_t iv = std::max<int64_t>(1, interval.count());
+  const int64_t offset = static_cast<int64_t>(GroupHash(spec) % static_cast<uint64_t>(iv));
+  const int64_t adjusted = now.time_since_epoch().count() - offset;
+  int64_t base = adjusted - ((adjusted % iv) + iv) % iv;
+  Timestamp t{std::chrono::milliseconds(base + offset)};
+  if (t < now) t += std::chrono::milliseconds(iv);
+  return t;
+}
+
+void RuleManager::Update(std::vector<RuleGroupSpec> groups) {
+  const Timestamp now = clock_.Now();
+  std::vector<std::shared_ptr<Entry>> fresh;
+  fresh.reserve(groups.size());
+  std::lock_guard lock(mu_);
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<Entry>> old;
+  for (const auto& e : entries_) {
+    std::lock_guard group_lock(e->mu);
+    old[{e->group->spec().file, e->group->spec().name}] = e;
+  }
+  for (auto& spec : groups) {
+    auto entry = std::make_shared<Entry>();
+    const auto key = std::make_pair(spec.file, spec.name);
+    entry->group = std::make_unique<RuleGroup>(std::move(spec), options_, engine_, storage_);
+    auto it = old.find(key);
+    if (it != old.end()) {
+      std::lock_guard group_lock(it->second->mu);
+      entry->group->CopyStateFrom(*it->second->group);
+      entry->next = it->second->group->interval() == entry->group->interval()
+                        ? it->second->next
+                        : FirstEvaluation(entry->group->spec(), entry->group->interval(), now);
+    } else {
+      entry->next = FirstEvaluation(entry->group->spec(), entry->group->interval(), now);
+    }
+    fresh.push_back(std::move(entry));
+  }
+  entries_ = std::move(fresh);
+  {
+    std::lock_guard wake(thread_mu_);
+    woken_ = true;
+  }
+  cv_.notify_one();
+}
+
+Timestamp RuleManager::Tick(Timestamp now) {
+  std::vector<std::shared_ptr<Entry>> entries;
+  {
+    std::lock_guard lock(mu_);
+    entries = entries_;
+  }
+  Timestamp next_due = now + std::chrono::hours(1);
+  for (const auto& e : entries) {
+    std::vector<OutgoingAlert> alerts;
+    {
+      std::lock_guard lock(e->mu);
+      if (e->next <= now) {
+        const auto interval = e->group->interval();
+        // Slots that passed while an earlier evaluation ran are skipped, not caught up.
+        const int64_t missed = (now - e->next) / interval;
+        if (missed > 0) {
+          missed_ += static_cast<uint64_t>(missed);
+          e->next += missed * interval;
+        }
+        alerts = e->group->Evaluate(e->next);
+        ++evaluations_;
+        e->next += interval;
+      }
+      next_due = std::min(next_due, e->next);
+    }
+    if (!alerts.empty() && sink_) sink_(std::move(alerts));
+  }
+  return next_due;
+}
+
+void RuleManager::ForEachGroup(const std::function<void(const RuleGroup&)>& f) const {
+  std::vector<std::shared_ptr<Entry>> entries;
+  {
+    std::lock_guard lock(mu_);
+    entries = entries_;
+  }
+  for (const auto& e : entries) {
+    std::lock_guard lock(e->mu);
+    f(*e->group);
+  }
+}
+
+void RuleManager::Start() {
+  std::lock_guard lock(thread_mu_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void RuleManager::Stop() {
+  {
+    std::lock_guard lock(thread_mu_);
+    if (!thread_.joinable()) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void RuleManager::Loop() {
+  std::unique_lock lock(thread_mu_);
+  while (!stopping_) {
+    lock.unlock();
+    const Timestamp next = Tick(clock_.Now());
+    lock.lock();
+    if (stopping_) break;
+    if (woken_) {
+      woken_ = false;
+      continue;
+    }
+    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - clock_.Now());
+    if (wait.count() <= 0) continue;
+    cv_.wait_for(lock, std::min<std::chrono::milliseconds>(wait, std::chrono::seconds(1)),
+                 [this] { return stopping_ || woken_; });
+    woken_ = false;
+  }
+}
+
+}  // namespace platops::alerting
