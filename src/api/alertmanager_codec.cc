@@ -3,8 +3,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
-#include <cstdio>
-
+#include "alerting/go_json.h"
 #include "base/time_util.h"
 
 namespace platops::api {
@@ -32,47 +31,6 @@ const char* GoKind(const json::value& v) {
 
 AmBodyError Unreadable(std::string why) {
   return {400, 400, "parsing alerts body from \"\" failed, because " + std::move(why)};
-}
-
-void AppendJsonString(std::string& out, std::string_view s) {
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '<':
-        out += "\\u003c";  // Go's encoder escapes HTML characters.
-        break;
-      case '>':
-        out += "\\u003e";
-        break;
-      case '&':
-        out += "\\u0026";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
 }
 
 // A label set field: an object of strings. Null leaves it empty, as Go does.
@@ -116,7 +74,7 @@ std::optional<AmBodyError> ReadTime(const json::value& v, const char* field,
 
 std::string AmBodyError::Json() const {
   std::string out = "{\"code\":" + std::to_string(code) + ",\"message\":";
-  AppendJsonString(out, message);
+  alerting::AppendGoJsonString(out, message);
   out += '}';
   return out;
 }
@@ -196,31 +154,18 @@ std::string FormatAmTime(Timestamp t) {
   return s;
 }
 
-void AppendLabelSet(std::string& out, const alerting::LabelSet& labels) {
-  out += '{';
-  bool first = true;
-  for (const auto& l : labels) {
-    if (!first) out += ',';
-    first = false;
-    AppendJsonString(out, l.name);
-    out += ':';
-    AppendJsonString(out, l.value);
-  }
-  out += '}';
-}
-
 void AppendGettableAlert(std::string& out, const alerting::Alert& alert,
                          const AlertStatusView& status) {
   auto strings = [&](const std::vector<std::string>& list) {
     out += '[';
     for (size_t i = 0; i < list.size(); ++i) {
       if (i > 0) out += ',';
-      AppendJsonString(out, list[i]);
+      alerting::AppendGoJsonString(out, list[i]);
     }
     out += ']';
   };
   out += "{\"annotations\":";
-  AppendLabelSet(out, alert.annotations);
+  alerting::AppendLabelSetJson(out, alert.annotations);
   out += ",\"endsAt\":\"";
   out += alert.ends_at ? FormatAmTime(*alert.ends_at) : FormatAmTime(Timestamp{});
   out += "\",\"fingerprint\":\"";
@@ -229,7 +174,7 @@ void AppendGettableAlert(std::string& out, const alerting::Alert& alert,
   for (size_t i = 0; i < status.receivers.size(); ++i) {
     if (i > 0) out += ',';
     out += "{\"name\":";
-    AppendJsonString(out, status.receivers[i]);
+    alerting::AppendGoJsonString(out, status.receivers[i]);
     out += '}';
   }
   out += "],\"startsAt\":\"";
@@ -239,16 +184,16 @@ void AppendGettableAlert(std::string& out, const alerting::Alert& alert,
   out += ",\"silencedBy\":";
   strings(status.silenced_by);
   out += ",\"state\":";
-  AppendJsonString(out, status.state);
+  alerting::AppendGoJsonString(out, status.state);
   out += "},\"updatedAt\":\"";
   out += FormatAmTime(alert.updated_at);
   out += '"';
   if (!alert.generator_url.empty()) {
     out += ",\"generatorURL\":";
-    AppendJsonString(out, alert.generator_url);
+    alerting::AppendGoJsonString(out, alert.generator_url);
   }
   out += ",\"labels\":";
-  AppendLabelSet(out, alert.labels);
+  alerting::AppendLabelSetJson(out, alert.labels);
   out += '}';
 }
 

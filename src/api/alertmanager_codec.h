@@ -50,7 +50,4 @@ struct AlertStatusView {
 void AppendGettableAlert(std::string& out, const alerting::Alert& alert,
                          const AlertStatusView& status);
 
-// Appends a label set as a JSON object {"name":"value",...} in name order.
-void AppendLabelSet(std::string& out, const alerting::LabelSet& labels);
-
 }  // namespace platops::api
