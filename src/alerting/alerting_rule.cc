@@ -47,10 +47,10 @@ AlertingRule::AlertingRule(RuleSpec spec, StringPairs group_labels, TemplateExpa
   std::sort(spec_.annotations.begin(), spec_.annotations.end());
 }
 
-std::string AlertingRule::Expand(std::string_view text, const StringPairs& labels,
-                                 double value) const {
+std::string AlertingRule::Expand(std::string_view text, const StringPairs& labels, double value,
+                                 Timestamp t) const {
   if (!expand_ || text.find("{{") == std::string_view::npos) return std::string(text);
-  auto r = expand_("__alert_" + spec_.name, text, labels, value);
+  auto r = expand_("__alert_" + spec_.name, text, labels, value, t);
   if (!r.ok()) return "<error expanding template: " + r.status().message() + ">";
   return std::move(r).value();
 }
@@ -62,14 +62,14 @@ Status AlertingRule::Apply(const std::vector<RuleSample>& result, Timestamp t, i
     StringPairs data_labels = s.labels;
     Set(data_labels, "__name__", "");
     StringPairs labels = data_labels;
-    for (const auto& [name, text] : labels_) Set(labels, name, Expand(text, data_labels, s.value));
+    for (const auto& [name, text] : labels_) Set(labels, name, Expand(text, data_labels, s.value, t));
     Set(labels, "alertname", spec_.name);
     RuleAlert a;
     a.value = s.value;
     a.active_at = t;
     a.state = RuleAlertState::kPending;
     for (const auto& [name, text] : spec_.annotations) {
-      a.annotations.emplace_back(name, Expand(text, data_labels, s.value));
+      a.annotations.emplace_back(name, Expand(text, data_labels, s.value, t));
     }
     a.labels = labels;
     if (!produced.emplace(std::move(labels), std::move(a)).second) {

@@ -51,10 +51,11 @@ struct OutgoingAlert {
 };
 
 // Expands one label or annotation template for an alert: `labels` are the sample's labels
-// without __name__, `value` its value. Returns the text, or an error whose message Prometheus
-// would put in place of the text.
-using TemplateExpander = std::function<Result<std::string>(
-    std::string_view name, std::string_view text, const StringPairs& labels, double value)>;
+// without __name__, `value` its value, `t` the evaluation time (for the query functions).
+// Returns the text, or an error whose message Prometheus would put in place of the text.
+using TemplateExpander =
+    std::function<Result<std::string>(std::string_view name, std::string_view text,
+                                      const StringPairs& labels, double value, Timestamp t)>;
 
 class AlertingRule {
  public:
@@ -90,7 +91,8 @@ class AlertingRule {
   void CopyStateFrom(const AlertingRule& old) { active_ = old.active_; }
 
  private:
-  std::string Expand(std::string_view text, const StringPairs& labels, double value) const;
+  std::string Expand(std::string_view text, const StringPairs& labels, double value,
+                     Timestamp t) const;
 
   RuleSpec spec_;
   StringPairs labels_;

@@ -167,7 +167,8 @@ TEST(AlertingRuleTest, GroupLabelsGiveWayToTheRulesAndTemplatesAreExpandedPerAle
   spec.annotations = {{"summary", "{{ $labels.instance }} down"}, {"runbook", "plain"}};
   std::vector<std::string> calls;
   TemplateExpander expand = [&](std::string_view name, std::string_view text,
-                                const StringPairs& labels, double value) -> Result<std::string> {
+                                const StringPairs& labels, double value,
+                                Timestamp) -> Result<std::string> {
     std::string seen;
     for (const auto& [n, v] : labels) seen += n + "=" + v + ",";
     calls.push_back(std::string(name) + "|" + std::string(text) + "|" + seen);
