@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "alerting/alert_store.h"
+#include "alerting/silence.h"
 #include "base/clock.h"
 #include "base/status.h"
 
@@ -49,5 +50,23 @@ struct AlertStatusView {
 // Appends one gettableAlert object.
 void AppendGettableAlert(std::string& out, const alerting::Alert& alert,
                          const AlertStatusView& status);
+
+// Reads the body of POST /api/v2/silences: {id?, matchers: [{name, value, isRegex, isEqual}],
+// startsAt, endsAt, createdBy, comment}, plus platops's optional `recurrence`
+// ({timeIntervals: [<Alertmanager time interval>...], expiresAt?}). Matchers are built with
+// Alertmanager's checks (MakeSilenceMatcher); the time and state rules are SilenceSet::Set's.
+// `recurrence_json` keeps the recurrence as posted, so it can be stored and shown as given.
+struct ParsedSilence {
+  alerting::Silence silence;
+  std::string recurrence_json;
+  std::optional<AmBodyError> error;  // A body or schema error.
+  Status invalid;                    // A matcher Alertmanager refuses (400 with the message).
+};
+ParsedSilence ParsePostableSilence(std::string_view body);
+
+// Appends one gettableSilence, with platops's `recurrence` (as posted) and `matchedAlerts` (how
+// many current alerts its matchers select, so a silence matching nothing shows).
+void AppendGettableSilence(std::string& out, const alerting::Silence& silence, Timestamp now,
+                           std::string_view recurrence_json, size_t matched_alerts);
 
 }  // namespace platops::api

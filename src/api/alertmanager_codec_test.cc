@@ -124,5 +124,89 @@ TEST(AlertmanagerCodecTest, TimesAreUtcWithMilliseconds) {
   EXPECT_EQ(FormatAmTime(T("2026-03-04T05:06:07.5+02:00")), "2026-03-04T03:06:07.500Z");
 }
 
+TEST(AlertmanagerCodecTest, ReadsTheSilencesAmtoolPosts) {
+  auto r = ParsePostableSilence(R"({"matchers":[{"name":"alertname","value":"Down","isRegex":false,
+      "isEqual":true},{"name":"instance","value":"db-.*","isRegex":true}],
+      "startsAt":"2026-01-01T00:00:00.000Z","endsAt":"2026-01-01T02:00:00.000Z",
+      "createdBy":"alice","comment":"maintenance","id":""})");
+  ASSERT_FALSE(r.error) << r.error->message;
+  ASSERT_TRUE(r.invalid.ok()) << r.invalid.message();
+  EXPECT_EQ(r.silence.created_by, "alice");
+  EXPECT_EQ(r.silence.comment, "maintenance");
+  EXPECT_EQ(r.silence.starts_at, T("2026-01-01T00:00:00Z"));
+  EXPECT_EQ(r.silence.ends_at, T("2026-01-01T02:00:00Z"));
+  ASSERT_EQ(r.silence.matchers.size(), 2u);
+  EXPECT_EQ(r.silence.matchers[0].String(), "alertname=\"Down\"");
+  EXPECT_EQ(r.silence.matchers[1].String(), "instance=~\"db-.*\"");  // isEqual defaults to true.
+  EXPECT_FALSE(r.silence.recurrence.has_value());
+  auto neg = ParsePostableSilence(R"({"matchers":[{"name":"a","value":"b","isRegex":true,
+      "isEqual":false}],"startsAt":"2026-01-01T00:00:00Z","endsAt":"2026-01-01T01:00:00Z",
+      "createdBy":"a","comment":""})");
+  ASSERT_FALSE(neg.error);
+  EXPECT_EQ(neg.silence.matchers[0].String(), "a!~\"b\"");
+}
+
+TEST(AlertmanagerCodecTest, SilenceSchemaErrorsAre422AndMatcherErrors400) {
+  const std::string times = R"("startsAt":"2026-01-01T00:00:00Z","endsAt":"2026-01-01T01:00:00Z")";
+  auto schema = [](const std::string& body) {
+    auto r = ParsePostableSilence(body);
+    EXPECT_TRUE(r.error.has_value()) << body;
+    return r.error.value_or(AmBodyError{}).Json();
+  };
+  EXPECT_EQ(schema("{" + times + R"(,"createdBy":"a","comment":"c"})"),
+            R"({"code":602,"message":"matchers in body is required"})");
+  EXPECT_EQ(schema("{\"matchers\":[]," + times + R"(,"createdBy":"a","comment":"c"})"),
+            R"({"code":604,"message":"matchers in body should have at least 1 items"})");
+  EXPECT_EQ(schema(R"({"matchers":[{"name":"a","value":"b","isRegex":false}],)" + times +
+                   R"(,"comment":"c"})"),
+            R"({"code":602,"message":"createdBy in body is required"})");
+  EXPECT_EQ(schema(R"({"matchers":[{"name":"a","isRegex":false}],)" + times +
+                   R"(,"createdBy":"a","comment":"c"})"),
+            R"({"code":602,"message":"matchers.0.value in body is required"})");
+  EXPECT_EQ(ParsePostableSilence("[1]").error->message,
+            "parsing silence body from \"\" failed, because json: cannot unmarshal array into Go "
+            "value of type models.PostableSilence");
+  auto bad = ParsePostableSilence(R"({"matchers":[{"name":"a","value":"(","isRegex":true}],)" +
+                                  times + R"(,"createdBy":"a","comment":"c"})");
+  ASSERT_FALSE(bad.error);
+  EXPECT_THAT(bad.invalid.message(),
+              HasSubstr("silence invalid: invalid label matcher 0: invalid regular expression"));
+}
+
+TEST(AlertmanagerCodecTest, RecurringSilencesKeepTheirScheduleAsPosted) {
+  auto r = ParsePostableSilence(R"({"matchers":[{"name":"job","value":"batch","isRegex":false}],
+      "startsAt":"2026-01-01T00:00:00Z","endsAt":"2027-01-01T00:00:00Z","createdBy":"ops",
+      "comment":"nightly batch","recurrence":{"timeIntervals":[{"times":[{"start_time":"01:00",
+      "end_time":"03:00"}],"location":"Europe/Berlin"}],"expiresAt":"2026-06-01T00:00:00Z"}})");
+  ASSERT_FALSE(r.error) << r.error->message;
+  ASSERT_TRUE(r.invalid.ok()) << r.invalid.message();
+  ASSERT_TRUE(r.silence.recurrence.has_value());
+  EXPECT_EQ(r.silence.recurrence->intervals.size(), 1u);
+  EXPECT_EQ(r.silence.recurrence->expires_at, T("2026-06-01T00:00:00Z"));
+  EXPECT_THAT(r.recurrence_json, HasSubstr("\"location\":\"Europe/Berlin\""));
+  auto bad = ParsePostableSilence(R"({"matchers":[{"name":"job","value":"b","isRegex":false}],
+      "startsAt":"2026-01-01T00:00:00Z","endsAt":"2027-01-01T00:00:00Z","createdBy":"o",
+      "comment":"c","recurrence":{"timeIntervals":[{"weekdays":["funday"]}]}})");
+  EXPECT_EQ(bad.invalid.field(), "recurrence.timeIntervals[0]");
+  EXPECT_THAT(bad.invalid.message(), HasSubstr("funday is not a valid weekday"));
+}
+
+TEST(AlertmanagerCodecTest, WritesGettableSilences) {
+  auto r = ParsePostableSilence(R"({"matchers":[{"name":"a","value":"b<","isRegex":false}],
+      "startsAt":"2026-01-01T00:00:00Z","endsAt":"2026-01-01T01:00:00Z","createdBy":"al",
+      "comment":"c"})");
+  alerting::Silence s = r.silence;
+  s.id = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9";
+  s.updated_at = T("2026-01-01T00:00:00Z");
+  std::string out;
+  AppendGettableSilence(out, s, T("2026-01-01T00:30:00Z"), "", 3);
+  EXPECT_EQ(out,
+            "{\"id\":\"0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9\",\"status\":{\"state\":\"active\"},"
+            "\"updatedAt\":\"2026-01-01T00:00:00.000Z\",\"comment\":\"c\",\"createdBy\":\"al\","
+            "\"endsAt\":\"2026-01-01T01:00:00.000Z\",\"matchers\":[{\"isEqual\":true,\"isRegex\":"
+            "false,\"name\":\"a\",\"value\":\"b\\u003c\"}],\"startsAt\":\"2026-01-01T00:00:00.000Z\","
+            "\"matchedAlerts\":3}");
+}
+
 }  // namespace
 }  // namespace platops::api
