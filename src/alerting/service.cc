@@ -1,0 +1,386 @@
+#include "alerting/service.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <map>
+
+#include "alerting/time_interval.h"
+#include "base/time_util.h"
+
+namespace platops::alerting {
+namespace {
+
+namespace json = boost::json;
+
+uint64_t RandomBits() {
+  uint64_t v = 0;
+  randombytes_buf(&v, sizeof(v));
+  return v;
+}
+
+std::unique_ptr<Route> DefaultRoute() {
+  auto r = ParseRouteTree(json::parse(R"({"receiver":"default"})"), {"default"}, {});
+  return r.ok() ? std::move(r).value() : nullptr;
+}
+
+std::string MatchTypeName(MatchType t) {
+  switch (t) {
+    case MatchType::kEqual:
+      return "=";
+    case MatchType::kNotEqual:
+      return "!=";
+    case MatchType::kRegex:
+      return "=~";
+    case MatchType::kNotRegex:
+      return "!~";
+  }
+  return "=";
+}
+
+// The stored form of a silence: its fields, and the recurrence as it was posted.
+std::string EncodeSilence(const Silence& s, const std::string& recurrence_json) {
+  json::object o;
+  o["id"] = s.id;
+  json::array matchers;
+  for (const Matcher& m : s.matchers) {
+    matchers.push_back(json::object{{"type", MatchTypeName(m.type())},
+                                    {"name", m.name()},
+                                    {"value", m.value()}});
+  }
+  o["matchers"] = std::move(matchers);
+  o["starts_at"] = FormatRfc3339(s.starts_at);
+  o["ends_at"] = FormatRfc3339(s.ends_at);
+  o["updated_at"] = FormatRfc3339(s.updated_at);
+  o["created_by"] = s.created_by;
+  o["comment"] = s.comment;
+  if (!recurrence_json.empty()) o["recurrence"] = json::parse(recurrence_json);
+  return json::serialize(o);
+}
+
+Result<std::pair<Silence, std::string>> DecodeSilence(std::string_view text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return Internal("stored silence is not JSON");
+  const json::object& o = v.as_object();
+  auto str = [&](const char* k) -> std::string {
+    const json::value* f = o.if_contains(k);
+    return f != nullptr && f->is_string() ? std::string(f->as_string()) : std::string();
+  };
+  Silence s;
+  s.id = str("id");
+  s.created_by = str("created_by");
+  s.comment = str("comment");
+  s.starts_at = ParseStoredTimestamp(str("starts_at"));
+  s.ends_at = ParseStoredTimestamp(str("ends_at"));
+  s.updated_at = ParseStoredTimestamp(str("updated_at"));
+  if (const json::value* ms = o.if_contains("matchers"); ms != nullptr && ms->is_array()) {
+    for (const auto& m : ms->as_array()) {
+      if (!m.is_object()) continue;
+      const auto& mo = m.as_object();
+      const std::string type = mo.contains("type") ? std::string(mo.at("type").as_string()) : "=";
+      const MatchType t = type == "!="   ? MatchType::kNotEqual
+                          : type == "=~" ? MatchType::kRegex
+                          : type == "!~" ? MatchType::kNotRegex
+                                         : MatchType::kEqual;
+      PLATOPS_ASSIGN_OR_RETURN(Matcher matcher,
+                               Matcher::Create(t, std::string(mo.at("name").as_string()),
+                                               std::string(mo.at("value").as_string())));
+      s.matchers.push_back(std::move(matcher));
+    }
+  }
+  std::string recurrence_json;
+  if (const json::value* r = o.if_contains("recurrence"); r != nullptr && r->is_object()) {
+    RecurringSchedule schedule;
+    if (const json::value* ti = r->as_object().if_contains("timeIntervals");
+        ti != nullptr && ti->is_array()) {
+      for (const auto& i : ti->as_array()) {
+        PLATOPS_ASSIGN_OR_RETURN(TimeInterval interval, ParseTimeInterval(i));
+        schedule.intervals.push_back(std::move(interval));
+      }
+    }
+    if (const json::value* e = r->as_object().if_contains("expiresAt");
+        e != nullptr && e->is_string()) {
+      PLATOPS_ASSIGN_OR_RETURN(Timestamp t, ParseRfc3339(e->as_string()));
+      schedule.expires_at = t;
+    }
+    s.recurrence = std::move(schedule);
+    recurrence_json = json::serialize(*r);
+  }
+  return std::make_pair(std::move(s), std::move(recurrence_json));
+}
+
+InhibitorAlert ForInhibitor(const Alert& a) {
+  return {a.labels, a.fingerprint, *a.starts_at, a.ends_at};
+}
+
+}  // namespace
+
+std::vector<store::Migration> AlertingService::Migrations() {
+  return {{"alerting", 1,
+           "CREATE TABLE silences ("
+           " id TEXT PRIMARY KEY, data TEXT NOT NULL, ends_at_ms INTEGER NOT NULL,"
+           " updated_at TEXT NOT NULL)"}};
+}
+
+AlertingService::AlertingService(store::Store& store, const Clock& clock, AlertingOptions options)
+    : store_(store),
+      clock_(clock),
+      options_(options),
+      silences_(RandomBits),
+      route_(DefaultRoute()),
+      receivers_({"default"}) {}
+
+AlertingService::~AlertingService() = default;
+
+Status AlertingService::Load() {
+  std::vector<std::string> rows;
+  PLATOPS_RETURN_IF_ERROR(store_.Read([&](store::Tx& tx) -> Status {
+    PLATOPS_ASSIGN_OR_RETURN(auto result, tx.Query("SELECT data FROM silences ORDER BY id"));
+    for (const auto& row : result) rows.push_back(row.Text(0));
+    return Status::Ok();
+  }));
+  std::lock_guard lock(mu_);
+  for (const auto& text : rows) {
+    auto decoded = DecodeSilence(text);
+    if (!decoded.ok()) return decoded.status();
+    const std::string id = decoded->first.id;
+    PLATOPS_RETURN_IF_ERROR(silences_.Restore(std::move(decoded->first)));
+    if (!decoded->second.empty()) recurrence_json_[id] = decoded->second;
+  }
+  return Status::Ok();
+}
+
+void AlertingService::SetRouting(std::unique_ptr<Route> root, std::vector<std::string> receivers,
+                                 std::vector<InhibitRule> inhibit_rules) {
+  std::lock_guard lock(mu_);
+  route_ = std::move(root);
+  receivers_ = std::move(receivers);
+  inhibitor_.SetRules(std::move(inhibit_rules));
+}
+
+std::vector<std::string> AlertingService::Receivers() const {
+  std::lock_guard lock(mu_);
+  return receivers_;
+}
+
+Status AlertingService::PostAlerts(std::vector<Alert> alerts) {
+  const Timestamp now = clock_.Now();
+  std::vector<std::string> errors;
+  std::vector<Alert> valid;
+  valid.reserve(alerts.size());
+  for (Alert& a : alerts) {
+    Normalize(a, now, options_.resolve_timeout);
+    Status st = Validate(a);
+    if (st.ok() && a.labels.size() > options_.max_labels_per_alert) {
+      st = InvalidArgument("too many labels: " + std::to_string(a.labels.size()) +
+                           " (the limit is " + std::to_string(options_.max_labels_per_alert) +
+                           ")");
+    }
+    if (!st.ok()) {
+      errors.push_back(st.message());
+      continue;
+    }
+    valid.push_back(std::move(a));
+  }
+  size_t fresh = 0;
+  for (const Alert& a : valid) fresh += alerts_.Get(a.fingerprint) ? 0 : 1;
+  if (fresh > 0 && alerts_.size() + fresh > options_.max_alerts) {
+    return Status(StatusCode::kResourceExhausted,
+                  "too many alerts: the limit of " + std::to_string(options_.max_alerts) +
+                      " active alerts is reached");
+  }
+  auto stored = alerts_.Put(std::move(valid), now);
+  {
+    std::lock_guard lock(mu_);
+    for (const Alert& a : stored) inhibitor_.Update(ForInhibitor(a));
+  }
+  if (!errors.empty()) {
+    std::string joined;
+    for (const auto& e : errors) {
+      if (!joined.empty()) joined += "; ";
+      joined += e;
+    }
+    return InvalidArgument(joined);
+  }
+  return Status::Ok();
+}
+
+AlertView AlertingService::View(const Alert& alert, Timestamp now) const {
+  AlertView v;
+  v.alert = alert;
+  v.silenced_by = silences_.Mutes(alert.labels, now);
+  if (auto by = inhibitor_.InhibitedBy(alert.labels, now)) {
+    v.inhibited_by.push_back(FingerprintString(*by));
+  }
+  if (route_) {
+    for (const Route* r : route_->Match(alert.labels)) v.receivers.push_back(r->receiver());
+  }
+  return v;
+}
+
+namespace {
+
+bool Passes(const AlertView& v, const AlertFilter& f) {
+  if (!MatchesAll(f.matchers, v.alert.labels)) return false;
+  if (f.receiver) {
+    bool any = false;
+    for (const auto& r : v.receivers) any = any || f.receiver->Matches(r);
+    if (!any) return false;
+  }
+  if (!f.silenced && !v.silenced_by.empty()) return false;
+  if (!f.inhibited && !v.inhibited_by.empty()) return false;
+  if (!f.active && !v.suppressed()) return false;
+  return true;
+}
+
+}  // namespace
+
+std::vector<AlertView> AlertingService::ListAlerts(const AlertFilter& filter) const {
+  const Timestamp now = clock_.Now();
+  std::vector<AlertView> out;
+  auto all = alerts_.List();
+  std::lock_guard lock(mu_);
+  for (const Alert& a : all) {
+    if (a.Resolved(now)) continue;
+    AlertView v = View(a, now);
+    if (Passes(v, filter)) out.push_back(std::move(v));
+  }
+  // Alertmanager lists alerts by fingerprint as text.
+  std::sort(out.begin(), out.end(), [](const AlertView& a, const AlertView& b) {
+    return FingerprintString(a.alert.fingerprint) < FingerprintString(b.alert.fingerprint);
+  });
+  return out;
+}
+
+std::vector<AlertGroupView> AlertingService::ListAlertGroups(const AlertFilter& filter) const {
+  const Timestamp now = clock_.Now();
+  auto all = alerts_.List();
+  std::map<std::pair<std::string, std::string>, AlertGroupView> groups;
+  std::lock_guard lock(mu_);
+  if (!route_) return {};
+  for (const Alert& a : all) {
+    if (a.Resolved(now)) continue;
+    AlertView v = View(a, now);
+    if (!Passes(v, filter)) continue;
+    for (const Route* r : route_->Match(a.labels)) {
+      if (filter.receiver && !filter.receiver->Matches(r->receiver())) continue;
+      LabelSet labels = GroupLabels(*r, a.labels);
+      auto& g = groups[{GroupKey(*r, labels), r->receiver()}];
+      g.labels = std::move(labels);
+      g.receiver = r->receiver();
+      g.alerts.push_back(v);
+    }
+  }
+  std::vector<AlertGroupView> out;
+  out.reserve(groups.size());
+  for (auto& [key, g] : groups) out.push_back(std::move(g));
+  return out;
+}
+
+Status AlertingService::Persist(const SilenceSet& next, const std::vector<std::string>& ids) {
+  return store_.Write([&](store::Tx& tx) -> Status {
+    for (const auto& id : ids) {
+      auto s = next.Get(id);
+      if (!s.ok()) continue;
+      auto rec = recurrence_json_.find(id);
+      const std::string data =
+          EncodeSilence(*s, rec == recurrence_json_.end() ? std::string() : rec->second);
+      PLATOPS_RETURN_IF_ERROR(
+          tx.Exec("INSERT INTO silences (id, data, ends_at_ms, updated_at) VALUES ($1, $2, $3, $4)"
+                  " ON CONFLICT (id) DO UPDATE SET data = excluded.data,"
+                  " ends_at_ms = excluded.ends_at_ms, updated_at = excluded.updated_at",
+                  {id, data, static_cast<int64_t>(s->ends_at.time_since_epoch().count()),
+                   FormatRfc3339(s->updated_at)})
+              .status());
+    }
+    return Status::Ok();
+  });
+}
+
+Result<std::string> AlertingService::SetSilence(Silence silence, std::string recurrence_json) {
+  const Timestamp now = clock_.Now();
+  std::lock_guard lock(mu_);
+  const std::string old_id = silence.id;
+  SilenceSet next = silences_;
+  PLATOPS_ASSIGN_OR_RETURN(std::string id, next.Set(std::move(silence), now));
+  auto previous_json = recurrence_json_;
+  if (recurrence_json.empty()) {
+    recurrence_json_.erase(id);
+  } else {
+    recurrence_json_[id] = std::move(recurrence_json);
+  }
+  std::vector<std::string> changed = {id};
+  if (!old_id.empty() && old_id != id) changed.push_back(old_id);
+  Status st = Persist(next, changed);
+  if (!st.ok()) {
+    recurrence_json_ = std::move(previous_json);
+    return st;
+  }
+  silences_ = std::move(next);
+  return id;
+}
+
+Status AlertingService::ExpireSilence(const std::string& id) {
+  const Timestamp now = clock_.Now();
+  std::lock_guard lock(mu_);
+  SilenceSet next = silences_;
+  PLATOPS_RETURN_IF_ERROR(next.Expire(id, now));
+  PLATOPS_RETURN_IF_ERROR(Persist(next, {id}));
+  silences_ = std::move(next);
+  return Status::Ok();
+}
+
+Result<SilenceView> AlertingService::GetSilence(const std::string& id) const {
+  auto all = alerts_.List();
+  const Timestamp now = clock_.Now();
+  std::lock_guard lock(mu_);
+  PLATOPS_ASSIGN_OR_RETURN(Silence s, silences_.Get(id));
+  std::vector<LabelSet> current;
+  for (const Alert& a : all) {
+    if (!a.Resolved(now)) current.push_back(a.labels);
+  }
+  SilenceView v;
+  v.matched_alerts = silences_.CountMatching(id, current);
+  auto rec = recurrence_json_.find(id);
+  if (rec != recurrence_json_.end()) v.recurrence_json = rec->second;
+  v.silence = std::move(s);
+  return v;
+}
+
+std::vector<SilenceView> AlertingService::ListSilences(const std::vector<Matcher>& filter) const {
+  auto all = alerts_.List();
+  const Timestamp now = clock_.Now();
+  std::vector<LabelSet> current;
+  for (const Alert& a : all) {
+    if (!a.Resolved(now)) current.push_back(a.labels);
+  }
+  std::lock_guard lock(mu_);
+  std::vector<SilenceView> out;
+  for (Silence& s : silences_.List(now, filter)) {
+    SilenceView v;
+    v.matched_alerts = silences_.CountMatching(s.id, current);
+    auto rec = recurrence_json_.find(s.id);
+    if (rec != recurrence_json_.end()) v.recurrence_json = rec->second;
+    v.silence = std::move(s);
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+void AlertingService::GC() {
+  const Timestamp now = clock_.Now();
+  auto removed = alerts_.GC(now);
+  std::lock_guard lock(mu_);
+  for (const Alert& a : removed) inhibitor_.Remove(a.fingerprint);
+  const size_t before = silences_.Size();
+  if (silences_.GC(now, options_.silence_retention) == 0 || before == 0) return;
+  // Forget the stored rows of the silences GC dropped.
+  const int64_t cutoff = (now - options_.silence_retention).time_since_epoch().count();
+  (void)store_.Write([&](store::Tx& tx) -> Status {
+    return tx.Exec("DELETE FROM silences WHERE ends_at_ms <= $1", {cutoff}).status();
+  });
+}
+
+}  // namespace platops::alerting

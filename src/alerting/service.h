@@ -1,0 +1,120 @@
+#pragma once
+// AlertingService: the alerts platops holds and what decides their fate — the alert store
+// (Alertmanager's intake and merge rules), silences (persisted in the store), inhibition and the
+// routing tree — answering what Alertmanager's API v2 reads and writes. The HTTP shapes live in
+// api/; this class has no JSON. Thread-safe; time comes from the injected clock.
+//
+// Tables: `silences` (module "alerting"). Events: none yet.
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "alerting/alert_store.h"
+#include "alerting/inhibit.h"
+#include "alerting/route.h"
+#include "alerting/silence.h"
+#include "base/clock.h"
+#include "base/status.h"
+#include "store/store.h"
+
+namespace platops::alerting {
+
+struct AlertingOptions {
+  // How long a posted alert without an end stays firing (Alertmanager's resolve_timeout).
+  std::chrono::milliseconds resolve_timeout{std::chrono::minutes(5)};
+  // How long an expired silence is kept (Alertmanager's --data.retention).
+  std::chrono::milliseconds silence_retention = kDefaultSilenceRetention;
+  // Most labels an alert may carry; more is refused (a flood of labels is a bug upstream).
+  size_t max_labels_per_alert = 100;
+  // Most alerts held; intake beyond it is refused with ResourceExhausted (429).
+  size_t max_alerts = 200'000;
+};
+
+// An alert with what the API shows about its fate.
+struct AlertView {
+  Alert alert;
+  std::vector<std::string> silenced_by;   // Silence ids.
+  std::vector<std::string> inhibited_by;  // Fingerprints of inhibiting alerts.
+  std::vector<std::string> receivers;     // Of the matching routes, in route order.
+  bool suppressed() const { return !silenced_by.empty() || !inhibited_by.empty(); }
+};
+
+// GET /api/v2/alerts's filters.
+struct AlertFilter {
+  bool active = true;
+  bool silenced = true;
+  bool inhibited = true;
+  std::vector<Matcher> matchers;
+  std::optional<Matcher> receiver;  // Regex on receiver names, Alertmanager's `receiver`.
+};
+
+// One aggregation group as GET /api/v2/alerts/groups shows it.
+struct AlertGroupView {
+  LabelSet labels;
+  std::string receiver;
+  std::vector<AlertView> alerts;
+};
+
+// A silence with what the API shows beside it.
+struct SilenceView {
+  Silence silence;
+  std::string recurrence_json;
+  size_t matched_alerts = 0;
+};
+
+class AlertingService {
+ public:
+  static std::vector<store::Migration> Migrations();
+
+  AlertingService(store::Store& store, const Clock& clock, AlertingOptions options = {});
+  ~AlertingService();
+
+  // Reads the persisted silences.
+  Status Load();
+
+  // The routing tree, the receiver names and the inhibition rules in effect. Until set, one
+  // root route to a receiver named "default".
+  void SetRouting(std::unique_ptr<Route> root, std::vector<std::string> receivers,
+                  std::vector<InhibitRule> inhibit_rules);
+  std::vector<std::string> Receivers() const;
+
+  // Alertmanager's POST /alerts: each alert is normalized and validated; the valid ones are
+  // stored even when others are refused. Returns the refusals, joined as Alertmanager joins them
+  // ("; "), as InvalidArgument; ResourceExhausted when the store is full.
+  Status PostAlerts(std::vector<Alert> alerts);
+  std::vector<AlertView> ListAlerts(const AlertFilter& filter) const;
+  std::vector<AlertGroupView> ListAlertGroups(const AlertFilter& filter) const;
+
+  // Silences (see SilenceSet for the rules). The change is stored before it is visible.
+  Result<std::string> SetSilence(Silence silence, std::string recurrence_json);
+  Status ExpireSilence(const std::string& id);
+  Result<SilenceView> GetSilence(const std::string& id) const;
+  std::vector<SilenceView> ListSilences(const std::vector<Matcher>& filter) const;
+
+  // Drops resolved alerts and silences expired beyond the retention.
+  void GC();
+
+  size_t alert_count() const { return alerts_.size(); }
+
+ private:
+  AlertView View(const Alert& alert, Timestamp now) const;  // REQUIRES: mu_ held.
+  Status Persist(const SilenceSet& next, const std::vector<std::string>& ids);
+
+  store::Store& store_;
+  const Clock& clock_;
+  AlertingOptions options_;
+  AlertStore alerts_;
+
+  mutable std::mutex mu_;
+  SilenceSet silences_;                                   // GUARDED_BY(mu_)
+  std::map<std::string, std::string> recurrence_json_;    // GUARDED_BY(mu_) by silence id
+  std::unique_ptr<Route> route_;                          // GUARDED_BY(mu_)
+  std::vector<std::string> receivers_;                    // GUARDED_BY(mu_)
+  Inhibitor inhibitor_;                                   // GUARDED_BY(mu_)
+};
+
+}  // namespace platops::alerting

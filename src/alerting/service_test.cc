@@ -1,0 +1,199 @@
+#include "alerting/service.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "testing/temp_store.h"
+
+namespace platops::alerting {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using std::chrono::hours;
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+
+const Timestamp kT0 = Timestamp(milliseconds(1'767'225'600'000));  // 2026-01-01T00:00:00Z
+
+Alert Firing(LabelSet labels) {
+  Alert a;
+  a.labels = std::move(labels);
+  return a;
+}
+
+Matcher M(MatchType t, std::string name, std::string value) {
+  return *Matcher::Create(t, std::move(name), std::move(value));
+}
+
+class AlertingServiceTest : public ::testing::Test {
+ protected:
+  AlertingServiceTest() { EXPECT_TRUE(service_->Load().ok()); }
+
+  void Route(std::string_view route_json, std::vector<std::string> receivers,
+             std::vector<InhibitRule> rules = {}) {
+    std::set<std::string> names(receivers.begin(), receivers.end());
+    auto root = ParseRouteTree(boost::json::parse(route_json), names, {});
+    ASSERT_TRUE(root.ok()) << root.status().message();
+    service_->SetRouting(std::move(root).value(), std::move(receivers), std::move(rules));
+  }
+
+  Silence NewSilence(std::vector<Matcher> matchers, Timestamp end) {
+    Silence s;
+    s.matchers = std::move(matchers);
+    s.starts_at = clock_.Now();
+    s.ends_at = end;
+    s.created_by = "alice";
+    s.comment = "maintenance";
+    return s;
+  }
+
+  FakeClock clock_{kT0};
+  testing::TempStore store_{AlertingService::Migrations()};
+  std::unique_ptr<AlertingService> service_ =
+      std::make_unique<AlertingService>(store_.store(), clock_);
+};
+
+TEST_F(AlertingServiceTest, ValidAlertsAreStoredAndTheOthersRefusedTogether) {
+  Status st = service_->PostAlerts({Firing({{"alertname", "Down"}, {"job", "node"}}),
+                                    Firing({{"0bad", "x"}}), Firing({})});
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(st.message(),
+            "invalid label set: invalid name \"0bad\"; at least one label pair required");
+  auto alerts = service_->ListAlerts({});
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].alert.labels.Get("alertname"), "Down");
+  EXPECT_EQ(alerts[0].alert.ends_at, kT0 + minutes(5));  // resolve_timeout
+  EXPECT_THAT(alerts[0].receivers, ElementsAre("default"));
+  // resolve_timeout passes: the alert is resolved and no longer listed.
+  clock_.Advance(minutes(5));
+  EXPECT_THAT(service_->ListAlerts({}), IsEmpty());
+  service_->GC();
+  EXPECT_EQ(service_->alert_count(), 0u);
+}
+
+TEST_F(AlertingServiceTest, TooManyLabelsAndAFullStoreAreRefusedWithoutLosingWhatIsHeld) {
+  AlertingOptions options;
+  options.max_alerts = 2;
+  options.max_labels_per_alert = 3;
+  service_ = std::make_unique<AlertingService>(store_.store(), clock_, options);
+  ASSERT_TRUE(service_->PostAlerts({Firing({{"alertname", "A"}}), Firing({{"alertname", "B"}})})
+                  .ok());
+  Status full = service_->PostAlerts({Firing({{"alertname", "C"}})});
+  EXPECT_EQ(full.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(service_->alert_count(), 2u);
+  // An alert already held may still be updated.
+  EXPECT_TRUE(service_->PostAlerts({Firing({{"alertname", "A"}})}).ok());
+  Status wide = service_->PostAlerts({Firing({{"alertname", "A"}, {"a", "1"}, {"b", "2"}, {"c", "3"}})});
+  EXPECT_EQ(wide.message(), "too many labels: 4 (the limit is 3)");
+}
+
+TEST_F(AlertingServiceTest, SilencesMuteMatchingAlertsAndFiltersSeeIt) {
+  ASSERT_TRUE(service_->PostAlerts({Firing({{"alertname", "Down"}, {"instance", "a"}}),
+                                    Firing({{"alertname", "Down"}, {"instance", "b"}})})
+                  .ok());
+  auto id = service_->SetSilence(NewSilence({M(MatchType::kEqual, "instance", "a")}, kT0 + hours(1)),
+                                 "");
+  ASSERT_TRUE(id.ok()) << id.status().message();
+  auto all = service_->ListAlerts({});
+  ASSERT_EQ(all.size(), 2u);
+  const AlertView& a = all[0].alert.labels.Get("instance") == "a" ? all[0] : all[1];
+  EXPECT_THAT(a.silenced_by, ElementsAre(*id));
+  EXPECT_TRUE(a.suppressed());
+  AlertFilter unsilenced;
+  unsilenced.silenced = false;
+  auto shown = service_->ListAlerts(unsilenced);
+  ASSERT_EQ(shown.size(), 1u);
+  EXPECT_EQ(shown[0].alert.labels.Get("instance"), "b");
+  AlertFilter suppressed_only;
+  suppressed_only.active = false;
+  ASSERT_EQ(service_->ListAlerts(suppressed_only).size(), 1u);
+  // The silence shows how many current alerts it matches.
+  EXPECT_EQ(service_->GetSilence(*id)->matched_alerts, 1u);
+  // Expired: the alert is active again.
+  clock_.Advance(minutes(1));
+  ASSERT_TRUE(service_->ExpireSilence(*id).ok());
+  EXPECT_EQ(service_->ListAlerts(unsilenced).size(), 2u);
+  EXPECT_EQ(service_->ExpireSilence(*id).code(), StatusCode::kConflict);
+  EXPECT_EQ(service_->ExpireSilence("nope").code(), StatusCode::kNotFound);
+}
+
+TEST_F(AlertingServiceTest, SilencesSurviveARestartWithTheirRecurrence) {
+  Silence s = NewSilence({M(MatchType::kRegex, "job", "batch|etl")}, kT0 + hours(24 * 30));
+  RecurringSchedule schedule;
+  auto interval = ParseTimeInterval(
+      boost::json::parse(R"({"times":[{"start_time":"01:00","end_time":"03:00"}]})"));
+  ASSERT_TRUE(interval.ok());
+  schedule.intervals.push_back(*interval);
+  s.recurrence = schedule;
+  const std::string recurrence =
+      R"({"timeIntervals":[{"times":[{"start_time":"01:00","end_time":"03:00"}]}]})";
+  auto id = service_->SetSilence(s, recurrence);
+  ASSERT_TRUE(id.ok()) << id.status().message();
+  auto plain = service_->SetSilence(NewSilence({M(MatchType::kEqual, "a", "b")}, kT0 + hours(2)), "");
+  ASSERT_TRUE(plain.ok());
+  ASSERT_TRUE(service_->ExpireSilence(*plain).ok());
+
+  service_.reset();
+  store_.Reopen(AlertingService::Migrations());
+  service_ = std::make_unique<AlertingService>(store_.store(), clock_);
+  ASSERT_TRUE(service_->Load().ok());
+  auto silences = service_->ListSilences({});
+  ASSERT_EQ(silences.size(), 2u);
+  EXPECT_EQ(silences[0].silence.id, *id);  // Active first, then expired.
+  EXPECT_EQ(silences[0].recurrence_json, recurrence);
+  ASSERT_TRUE(silences[0].silence.recurrence.has_value());
+  EXPECT_EQ(silences[0].silence.matchers[0].String(), "job=~\"batch|etl\"");
+  EXPECT_EQ(silences[1].silence.id, *plain);
+  EXPECT_EQ(StateAt(silences[1].silence, clock_.Now()), SilenceState::kExpired);
+  // Recurring: muting only inside 01:00-03:00 UTC.
+  ASSERT_TRUE(service_->PostAlerts({Firing({{"alertname", "Slow"}, {"job", "etl"}})}).ok());
+  EXPECT_THAT(service_->ListAlerts({})[0].silenced_by, IsEmpty());
+  clock_.Set(kT0 + hours(1) + minutes(30));
+  ASSERT_TRUE(service_->PostAlerts({Firing({{"alertname", "Slow"}, {"job", "etl"}})}).ok());
+  EXPECT_THAT(service_->ListAlerts({})[0].silenced_by, ElementsAre(*id));
+}
+
+TEST_F(AlertingServiceTest, InhibitionAndRoutingShowInTheAlertsAndGroups) {
+  InhibitRule rule;
+  rule.source_matchers = {M(MatchType::kEqual, "severity", "critical")};
+  rule.target_matchers = {M(MatchType::kEqual, "severity", "warning")};
+  rule.equal = {"cluster"};
+  Route(R"({"receiver":"default","group_by":["alertname"],
+            "routes":[{"matchers":["team=\"db\""],"receiver":"db-pager","continue":true},
+                      {"matchers":["team=\"db\""],"receiver":"db-chat"}]})",
+        {"default", "db-pager", "db-chat"}, {rule});
+  ASSERT_TRUE(service_
+                  ->PostAlerts({Firing({{"alertname", "DbDown"}, {"cluster", "eu"},
+                                        {"severity", "critical"}, {"team", "db"}}),
+                                Firing({{"alertname", "DbSlow"}, {"cluster", "eu"},
+                                        {"severity", "warning"}, {"team", "db"}}),
+                                Firing({{"alertname", "DbSlow"}, {"cluster", "us"},
+                                        {"severity", "warning"}, {"team", "db"}})})
+                  .ok());
+  auto alerts = service_->ListAlerts({});
+  ASSERT_EQ(alerts.size(), 3u);
+  for (const auto& v : alerts) {
+    EXPECT_THAT(v.receivers, ElementsAre("db-pager", "db-chat"));
+    const bool inhibited = v.alert.labels.Get("alertname") == "DbSlow" &&
+                           v.alert.labels.Get("cluster") == "eu";
+    EXPECT_EQ(v.inhibited_by.empty(), !inhibited) << ToString(v.alert.labels);
+  }
+  AlertFilter to_chat;
+  to_chat.receiver = M(MatchType::kRegex, "receiver", "db-ch.*");
+  auto groups = service_->ListAlertGroups(to_chat);
+  ASSERT_EQ(groups.size(), 2u);  // DbDown and DbSlow, to db-chat only.
+  for (const auto& g : groups) {
+    EXPECT_EQ(g.receiver, "db-chat");
+    EXPECT_EQ(g.labels.size(), 1u);
+  }
+  size_t n = 0;
+  for (const auto& g : groups) n += g.alerts.size();
+  EXPECT_EQ(n, 3u);
+}
+
+}  // namespace
+}  // namespace platops::alerting
