@@ -130,7 +130,18 @@ AlertingService::AlertingService(store::Store& store, const Clock& clock, Alerti
       options_(options),
       silences_(RandomBits),
       route_(DefaultRoute()),
-      receivers_({"default"}) {}
+      receivers_({"default"}),
+      config_text_("route:\n  receiver: default\nreceivers:\n  - name: default\n") {}
+
+void AlertingService::SetConfigText(std::string text) {
+  std::lock_guard lock(mu_);
+  config_text_ = std::move(text);
+}
+
+std::string AlertingService::ConfigText() const {
+  std::lock_guard lock(mu_);
+  return config_text_;
+}
 
 AlertingService::~AlertingService() = default;
 

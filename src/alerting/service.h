@@ -99,6 +99,11 @@ class AlertingService {
   void GC();
 
   size_t alert_count() const { return alerts_.size(); }
+  Timestamp Now() const { return clock_.Now(); }
+
+  // The configuration in effect as Alertmanager's status shows it (secrets masked).
+  void SetConfigText(std::string text);
+  std::string ConfigText() const;
 
  private:
   AlertView View(const Alert& alert, Timestamp now) const;  // REQUIRES: mu_ held.
@@ -115,6 +120,7 @@ class AlertingService {
   std::unique_ptr<Route> route_;                          // GUARDED_BY(mu_)
   std::vector<std::string> receivers_;                    // GUARDED_BY(mu_)
   Inhibitor inhibitor_;                                   // GUARDED_BY(mu_)
+  std::string config_text_;                               // GUARDED_BY(mu_)
 };
 
 }  // namespace platops::alerting

@@ -10,6 +10,7 @@ void RegisterApplyApi(http::Router& router, ApiDeps& deps);
 void RegisterChecksApi(http::Router& router, ApiDeps& deps);
 void RegisterPrometheusApi(http::Router& router, ApiDeps& deps);
 void RegisterScrapeApi(http::Router& router, ApiDeps& deps);
+void RegisterAlertmanagerApi(http::Router& router, ApiDeps& deps);
 
 void RegisterApi(http::Router& router, ApiDeps& deps) {
   RegisterSystemApi(router, deps);
@@ -20,6 +21,7 @@ void RegisterApi(http::Router& router, ApiDeps& deps) {
   RegisterChecksApi(router, deps);
   RegisterPrometheusApi(router, deps);
   RegisterScrapeApi(router, deps);
+  RegisterAlertmanagerApi(router, deps);
 }
 
 }  // namespace platops::api

@@ -18,6 +18,9 @@
 #include "promql/engine.h"
 #include "store/store.h"
 
+namespace platops::alerting {
+class AlertingService;
+}
 namespace platops::scrape {
 class ScrapeManager;
 }  // namespace platops::scrape
@@ -47,6 +50,8 @@ struct ApiDeps {
   bool anonymous_query = false;
   // Scrape targets and GET /prometheus/api/v1/targets; routes are not registered when null.
   scrape::ScrapeManager* scrape = nullptr;
+  // Alerts and silences behind /alertmanager/api/v2/; routes are not registered when null.
+  alerting::AlertingService* alerting = nullptr;
 };
 
 // Registers every route. `deps` must outlive the router.

@@ -20,6 +20,7 @@ std::vector<store::Migration> AllMigrations() {
   for (auto& m : catalog::CatalogService::Migrations()) all.push_back(m);
   for (auto& m : checks::ChecksService::Migrations()) all.push_back(m);
   for (auto& m : scrape::ScrapeManager::Migrations()) all.push_back(m);
+  for (auto& m : alerting::AlertingService::Migrations()) all.push_back(m);
   return all;
 }
 
@@ -65,6 +66,8 @@ Result<std::unique_ptr<Core>> Core::Open(const std::string& data_dir,
                                                           *core->catalog_, scrape, metrics);
   scrape::RegisterKinds(core->kinds_, *core->scrape_);
   PLATOPS_RETURN_IF_ERROR(core->scrape_->Load(*core->bus_));
+  core->alerting_ = std::make_unique<alerting::AlertingService>(*core->store_, clock);
+  PLATOPS_RETURN_IF_ERROR(core->alerting_->Load());
   return core;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "alerting/service.h"
 #include "base/clock.h"
 #include "base/metrics_registry.h"
 #include "catalog/catalog.h"
@@ -47,6 +48,7 @@ class Core {
   config::KindRegistry& kinds() { return kinds_; }
   checks::ChecksService& checks() { return *checks_; }
   scrape::ScrapeManager& scrape() { return *scrape_; }
+  alerting::AlertingService& alerting() { return *alerting_; }
 
   // Opens the metrics store (DATA_DIR/metrics) and the PromQL engine over it. Serve only: the
   // store's WAL belongs to one process, so offline commands never open it.
@@ -75,6 +77,7 @@ class Core {
   std::unique_ptr<probe::ProbeEngine> engine_;
   std::unique_ptr<checks::ChecksService> checks_;
   std::unique_ptr<scrape::ScrapeManager> scrape_;
+  std::unique_ptr<alerting::AlertingService> alerting_;
   bool checks_started_ = false;
   std::string data_dir_;
   MetricsRegistry* metrics_ = nullptr;

@@ -147,6 +147,7 @@ int Serve(const ServerConfig& config) {
   deps.promql = core->promql();
   deps.anonymous_query = config.metrics.anonymous_read;
   deps.scrape = &core->scrape();
+  deps.alerting = &core->alerting();
   for (const auto& w : core->scrape().PromConfigWarnings()) spdlog::warn("prometheus.yml: {}", w);
   api::RegisterApi(router, deps);
 

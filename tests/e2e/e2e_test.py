@@ -468,6 +468,112 @@ remote_write:
             prom.wait(30)
             log.close()
 
+    def test_a_real_prometheus_sends_alerts_to_platops(self):
+        if not os.path.exists("/usr/bin/prometheus"):
+            self.fail("prometheus is not installed: run scripts/install-deps")
+        s = self.start()
+        prom_dir = os.path.join(self.dir, "prometheus-alerts")
+        os.makedirs(prom_dir)
+        prom_port = free_port()
+        with open(os.path.join(prom_dir, "rules.yml"), "w") as f:
+            f.write("""groups:
+  - name: e2e
+    interval: 1s
+    rules:
+      - alert: AlwaysFiring
+        expr: vector(1)
+        labels: {severity: page}
+        annotations: {summary: "value {{ $value }}"}
+""")
+        with open(os.path.join(prom_dir, "prometheus.yml"), "w") as f:
+            f.write(f"""global:
+  evaluation_interval: 1s
+rule_files: [rules.yml]
+alerting:
+  alertmanagers:
+    - static_configs: [{{targets: ["127.0.0.1:{s.port}"]}}]
+      path_prefix: /alertmanager
+      api_version: v2
+      authorization: {{credentials: {TOKEN}}}
+""")
+        log = open(os.path.join(prom_dir, "log"), "w")
+        prom = subprocess.Popen(
+            ["/usr/bin/prometheus", "--config.file=" + os.path.join(prom_dir, "prometheus.yml"),
+             "--storage.tsdb.path=" + os.path.join(prom_dir, "data"),
+             f"--web.listen-address=127.0.0.1:{prom_port}",
+             # The first alert may go out before the Alertmanager list is known; resend soon.
+             "--rules.alert.resend-delay=1s"], stdout=log, stderr=subprocess.STDOUT)
+        try:
+            def received():
+                if prom.poll() is not None:
+                    raise AssertionError(open(os.path.join(prom_dir, "log")).read())
+                _, body, _ = request(s.url + "/alertmanager/api/v2/alerts")
+                alerts = json.loads(body)
+                return bool(alerts), alerts
+            alerts = wait_for(received, 60, "an alert from Prometheus")
+            a = alerts[0]
+            self.assertEqual(a["labels"], {"alertname": "AlwaysFiring", "severity": "page"})
+            self.assertEqual(a["annotations"], {"summary": "value 1"})
+            self.assertEqual(a["status"]["state"], "active")
+            self.assertEqual(a["receivers"], [{"name": "default"}])
+            self.assertTrue(a["generatorURL"].startswith("http://"))
+            self.assertEqual(len(a["fingerprint"]), 16)
+        finally:
+            prom.terminate()
+            prom.wait(30)
+            log.close()
+
+    def test_amtool_adds_queries_and_expires_silences(self):
+        if not os.path.exists("/usr/bin/amtool"):
+            self.fail("amtool is not installed: run scripts/install-deps")
+        s = self.start()
+        http_config = os.path.join(self.dir, "amtool-http.yml")
+        with open(http_config, "w") as f:
+            f.write(f"authorization: {{credentials: {TOKEN}}}\n")
+
+        def amtool(*args):
+            r = subprocess.run(
+                ["/usr/bin/amtool", f"--alertmanager.url={s.url}/alertmanager",
+                 f"--http.config.file={http_config}", *args],
+                capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, f"amtool {args}: {r.stdout}{r.stderr}")
+            return r.stdout
+
+        amtool("alert", "add", "alertname=DiskFull", "instance=db-1", "severity=page",
+               "--annotation=summary=disk full")
+        alerts = json.loads(amtool("alert", "query", "-o", "json"))
+        self.assertEqual([a["labels"]["instance"] for a in alerts], ["db-1"])
+
+        silence_id = amtool("silence", "add", "instance=db-1", "--comment=maintenance",
+                            "--author=alice", "--duration=1h").strip()
+        self.assertRegex(silence_id, r"^[0-9a-f-]{36}$")
+        silences = json.loads(amtool("silence", "query", "-o", "json"))
+        self.assertEqual([x["id"] for x in silences], [silence_id])
+        self.assertEqual(silences[0]["createdBy"], "alice")
+        # platops tells how many current alerts a silence matches (amtool drops the field).
+        _, body, _ = request(s.url + "/alertmanager/api/v2/silence/" + silence_id)
+        self.assertEqual(json.loads(body)["matchedAlerts"], 1)
+        # The alert is now suppressed: amtool hides it unless asked for silenced alerts.
+        self.assertEqual(json.loads(amtool("alert", "query", "-o", "json")), [])
+        shown = json.loads(amtool("alert", "query", "--silenced", "-o", "json"))
+        self.assertEqual(shown[0]["status"]["silencedBy"], [silence_id])
+
+        amtool("silence", "expire", silence_id)
+        self.assertEqual(json.loads(amtool("silence", "query", "-o", "json")), [])
+        expired = json.loads(amtool("silence", "query", "--expired", "-o", "json"))
+        self.assertEqual(expired[0]["status"]["state"], "expired")
+        self.assertIn("receiver: default", amtool("config", "show"))
+
+        # Bad input gets Alertmanager's answers.
+        status, body, _ = request(s.url + "/alertmanager/api/v2/alerts", "POST",
+                                  body=b'[{"labels":{"0bad":"x"}}]')
+        self.assertEqual(status, 400)
+        self.assertEqual(json.loads(body), 'invalid label set: invalid name "0bad"')
+        status, body, _ = request(s.url + "/alertmanager/api/v2/alerts", "POST", body=b'{}')
+        self.assertEqual(status, 400)
+        status, _, _ = request(s.url + "/alertmanager/api/v2/alerts", token=None)
+        self.assertEqual(status, 401)
+
     def test_cli_exit_codes(self):
         s = self.start(args=("--demo",))
         self.assertEqual(cli("service", "get", "nope", server=s, check=False).returncode, 1)
