@@ -161,6 +161,7 @@ std::vector<OutgoingAlert> AlertingRule::TakeAlertsToSend(Timestamp t,
     o.labels = a.labels;
     o.annotations = a.annotations;
     o.starts_at = a.fired_at.value_or(a.active_at);
+    o.expr = spec_.expr;
     o.ends_at = a.resolved_at ? *a.resolved_at : a.valid_until;
     out.push_back(std::move(o));
   }

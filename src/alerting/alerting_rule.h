@@ -48,6 +48,7 @@ struct OutgoingAlert {
   StringPairs annotations;
   Timestamp starts_at{};  // When it went firing.
   Timestamp ends_at{};    // Resolved time, or valid_until for a firing alert.
+  std::string expr;       // The rule's expression, for the alert's generator URL.
 };
 
 // Expands one label or annotation template for an alert: `labels` are the sample's labels

@@ -133,6 +133,11 @@ AlertingService::AlertingService(store::Store& store, const Clock& clock, Alerti
       receivers_({"default"}),
       config_text_("route:\n  receiver: default\nreceivers:\n  - name: default\n") {}
 
+void AlertingService::SetResolveTimeout(std::chrono::milliseconds timeout) {
+  std::lock_guard lock(mu_);
+  options_.resolve_timeout = timeout;
+}
+
 void AlertingService::SetConfigText(std::string text) {
   std::lock_guard lock(mu_);
   config_text_ = std::move(text);
@@ -178,11 +183,16 @@ std::vector<std::string> AlertingService::Receivers() const {
 
 Status AlertingService::PostAlerts(std::vector<Alert> alerts) {
   const Timestamp now = clock_.Now();
+  std::chrono::milliseconds resolve_timeout;
+  {
+    std::lock_guard lock(mu_);
+    resolve_timeout = options_.resolve_timeout;
+  }
   std::vector<std::string> errors;
   std::vector<Alert> valid;
   valid.reserve(alerts.size());
   for (Alert& a : alerts) {
-    Normalize(a, now, options_.resolve_timeout);
+    Normalize(a, now, resolve_timeout);
     Status st = Validate(a);
     if (st.ok() && a.labels.size() > options_.max_labels_per_alert) {
       st = InvalidArgument("too many labels: " + std::to_string(a.labels.size()) +

@@ -101,6 +101,9 @@ class AlertingService {
   size_t alert_count() const { return alerts_.size(); }
   Timestamp Now() const { return clock_.Now(); }
 
+  // Alertmanager's global.resolve_timeout.
+  void SetResolveTimeout(std::chrono::milliseconds timeout);
+
   // The configuration in effect as Alertmanager's status shows it (secrets masked).
   void SetConfigText(std::string text);
   std::string ConfigText() const;
@@ -111,7 +114,7 @@ class AlertingService {
 
   store::Store& store_;
   const Clock& clock_;
-  AlertingOptions options_;
+  AlertingOptions options_;  // resolve_timeout GUARDED_BY(mu_)
   AlertStore alerts_;
 
   mutable std::mutex mu_;

@@ -20,6 +20,7 @@
 
 namespace platops::alerting {
 class AlertingService;
+class RuleManager;
 }
 namespace platops::scrape {
 class ScrapeManager;
@@ -52,6 +53,8 @@ struct ApiDeps {
   scrape::ScrapeManager* scrape = nullptr;
   // Alerts and silences behind /alertmanager/api/v2/; routes are not registered when null.
   alerting::AlertingService* alerting = nullptr;
+  // The rule groups behind /prometheus/api/v1/rules and /alerts (empty answers when null).
+  alerting::RuleManager* rules = nullptr;
 };
 
 // Registers every route. `deps` must outlive the router.

@@ -24,6 +24,8 @@
 #include <utility>
 #include <vector>
 
+#include "alerting/rule_manager.h"
+#include "alerting/webhook.h"
 #include "api/common.h"
 #include "base/strings.h"
 #include "base/time_util.h"
@@ -717,6 +719,192 @@ Answer FormatQuery(const Params& params) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Rules and alerts.
+
+double Seconds(std::chrono::milliseconds d) { return static_cast<double>(d.count()) / 1000; }
+
+// strconv.FormatFloat(v, 'e', -1, 64): the shortest exponent form ("1e+00", "2.5e-01").
+std::string ExponentFloat(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::scientific);
+  return std::string(buf, r.ptr);
+}
+
+void AppendPairs(std::string& out, const alerting::StringPairs& pairs) {
+  out += '{';
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    if (i > 0) out += ',';
+    AppendString(out, pairs[i].first);
+    out += ':';
+    AppendString(out, pairs[i].second);
+  }
+  out += '}';
+}
+
+void AppendNumber(std::string& out, double v) {
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof(buf), v);
+  out.append(buf, r.ptr);
+}
+
+std::string ExprString(const std::string& expr) {
+  auto parsed = promql::Parse(expr);
+  return parsed.ok() ? promql::String(**parsed) : expr;
+}
+
+void AppendRuleAlert(std::string& out, const alerting::RuleAlert& a) {
+  out += "{\"labels\":";
+  AppendPairs(out, a.labels);
+  out += ",\"annotations\":";
+  AppendPairs(out, a.annotations);
+  out += ",\"state\":";
+  AppendString(out, alerting::RuleAlertStateName(a.state));
+  out += ",\"activeAt\":";
+  AppendString(out, alerting::GoTimeJson(a.active_at));
+  if (a.keep_firing_since) {
+    out += ",\"keepFiringSince\":";
+    AppendString(out, alerting::GoTimeJson(*a.keep_firing_since));
+  }
+  out += ",\"value\":";
+  AppendString(out, ExponentFloat(a.value));
+  out += '}';
+}
+
+// GET /api/v1/rules with type, rule_name[], rule_group[], file[] and exclude_alerts.
+Answer Rules(ApiDeps& deps, const Params& params) {
+  const std::string type = params.Get("type");
+  if (!type.empty() && type != "alert" && type != "record") {
+    return InvalidParam("type", "not supported value \"" + type + "\"");
+  }
+  const std::string exclude = params.Get("exclude_alerts");
+  if (!exclude.empty() && exclude != "true" && exclude != "false") {
+    return InvalidParam("exclude_alerts", "strconv.ParseBool: parsing \"" + exclude +
+                                              "\": invalid syntax");
+  }
+  const auto names = params.All("rule_name[]");
+  const auto group_names = params.All("rule_group[]");
+  const auto files = params.All("file[]");
+  auto wanted = [](const std::vector<std::string>& list, const std::string& v) {
+    return list.empty() || std::find(list.begin(), list.end(), v) != list.end();
+  };
+  std::string data = "{\"groups\":[";
+  bool first_group = true;
+  if (deps.rules != nullptr) {
+    deps.rules->ForEachGroup([&](const alerting::RuleGroup& g) {
+      if (!wanted(group_names, g.spec().name) || !wanted(files, g.spec().file)) return;
+      std::string rules;
+      bool first_rule = true;
+      for (size_t i = 0; i < g.size(); ++i) {
+        const alerting::RuleSpec& r = g.rule(i);
+        if ((type == "alert" && !r.alerting) || (type == "record" && r.alerting)) continue;
+        if (!wanted(names, r.name)) continue;
+        const alerting::RuleHealth& h = g.health(i);
+        if (!first_rule) rules += ',';
+        first_rule = false;
+        rules += '{';
+        if (const alerting::AlertingRule* a = g.alerting(i)) {
+          rules += "\"state\":";
+          AppendString(rules, alerting::RuleAlertStateName(a->State()));
+          rules += ',';
+        }
+        rules += "\"name\":";
+        AppendString(rules, r.name);
+        rules += ",\"query\":";
+        AppendString(rules, ExprString(r.expr));
+        if (const alerting::AlertingRule* a = g.alerting(i)) {
+          rules += ",\"duration\":";
+          AppendNumber(rules, Seconds(r.for_duration));
+          rules += ",\"keepFiringFor\":";
+          AppendNumber(rules, Seconds(r.keep_firing_for));
+          rules += ",\"labels\":";
+          AppendPairs(rules, a->labels());
+          rules += ",\"annotations\":";
+          AppendPairs(rules, r.annotations);
+          if (exclude != "true") {
+            rules += ",\"alerts\":[";
+            bool first_alert = true;
+            for (const auto& [labels, alert] : a->active()) {
+              if (alert.state == alerting::RuleAlertState::kInactive) continue;
+              if (!first_alert) rules += ',';
+              first_alert = false;
+              AppendRuleAlert(rules, alert);
+            }
+            rules += ']';
+          }
+        } else if (!r.labels.empty() || !g.spec().labels.empty()) {
+          alerting::StringPairs labels = g.spec().labels;
+          for (const auto& l : r.labels) {
+            std::erase_if(labels, [&](const auto& p) { return p.first == l.first; });
+            labels.push_back(l);
+          }
+          std::sort(labels.begin(), labels.end());
+          rules += ",\"labels\":";
+          AppendPairs(rules, labels);
+        }
+        rules += ",\"health\":";
+        AppendString(rules, h.health);
+        if (!h.last_error.empty()) {
+          rules += ",\"lastError\":";
+          AppendString(rules, h.last_error);
+        }
+        rules += ",\"evaluationTime\":";
+        AppendNumber(rules, static_cast<double>(h.evaluation_time.count()) / 1e6);
+        rules += ",\"lastEvaluation\":";
+        AppendString(rules, alerting::GoTimeJson(h.last_evaluation));
+        rules += ",\"type\":";
+        AppendString(rules, r.alerting ? "alerting" : "recording");
+        rules += '}';
+      }
+      // A group whose rules were all filtered out is left out, as Prometheus does.
+      if (first_rule && (!names.empty() || !type.empty())) return;
+      if (!first_group) data += ',';
+      first_group = false;
+      data += "{\"name\":";
+      AppendString(data, g.spec().name);
+      data += ",\"file\":";
+      AppendString(data, g.spec().file);
+      data += ",\"rules\":[";
+      data += rules;
+      data += "],\"interval\":";
+      AppendNumber(data, Seconds(g.interval()));
+      data += ",\"limit\":";
+      data += std::to_string(g.spec().limit);
+      data += ",\"evaluationTime\":";
+      AppendNumber(data, static_cast<double>(g.evaluation_time().count()) / 1e6);
+      data += ",\"lastEvaluation\":";
+      AppendString(data, alerting::GoTimeJson(g.last_evaluation()));
+      data += '}';
+    });
+  }
+  data += "]}";
+  return Answer(std::move(data));
+}
+
+// GET /api/v1/alerts: the pending and firing alerts of every alerting rule.
+Answer Alerts(ApiDeps& deps) {
+  std::string data = "{\"alerts\":[";
+  bool first = true;
+  if (deps.rules != nullptr) {
+    deps.rules->ForEachGroup([&](const alerting::RuleGroup& g) {
+      for (size_t i = 0; i < g.size(); ++i) {
+        const alerting::AlertingRule* a = g.alerting(i);
+        if (a == nullptr) continue;
+        for (const auto& [labels, alert] : a->active()) {
+          if (alert.state == alerting::RuleAlertState::kInactive) continue;
+          if (!first) data += ',';
+          first = false;
+          AppendRuleAlert(data, alert);
+        }
+      }
+    });
+  }
+  data += "]}";
+  return Answer(std::move(data));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Series and labels.
 
 Answer Series(ApiDeps& deps, const Params& params) {
@@ -1048,6 +1236,10 @@ void RegisterPrometheusApi(http::Router& router, ApiDeps& deps) {
           [&deps](const Params& p, http::Request&) { return LabelsOrValues(deps, p, ""); });
   AddRead(router, deps, {M::kGet}, "/label/{name}/values",
           [&deps](const Params& p, http::Request& req) { return LabelValues(deps, p, req); });
+  AddRead(router, deps, {M::kGet}, "/rules",
+          [&deps](const Params& p, http::Request&) { return Rules(deps, p); });
+  AddRead(router, deps, {M::kGet}, "/alerts",
+          [&deps](const Params&, http::Request&) { return Alerts(deps); });
   AddRead(router, deps, {M::kGet}, "/metadata",
           [](const Params& p, http::Request&) { return Metadata(p); });
   AddRead(router, deps, {M::kGet}, "/status/buildinfo",

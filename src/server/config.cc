@@ -175,6 +175,21 @@ const std::vector<Option>& Options() {
          c.metrics.prometheus_config = v;
          return Status::Ok();
        }},
+      {"alerting.alertmanager_config", "PLATOPS_ALERTING_ALERTMANAGER_CONFIG",
+       [](const std::string& v, ServerConfig& c) {
+         c.alerting.alertmanager_config = v;
+         return Status::Ok();
+       }},
+      {"alerting.rule_files", "PLATOPS_ALERTING_RULE_FILES",
+       [](const std::string& v, ServerConfig& c) {
+         c.alerting.rule_files = v;
+         return Status::Ok();
+       }},
+      {"alerting.external_url", "PLATOPS_ALERTING_EXTERNAL_URL",
+       [](const std::string& v, ServerConfig& c) {
+         c.alerting.external_url = v;
+         return Status::Ok();
+       }},
       {"host_metrics.enabled", "PLATOPS_HOST_METRICS_ENABLED",
        [](const std::string& v, ServerConfig& c) { return ParseBool(v, c.host_metrics.enabled); }},
       {"host_metrics.interval", "PLATOPS_HOST_METRICS_INTERVAL",
@@ -388,6 +403,19 @@ metrics:
   # A Prometheus configuration file whose scrape_configs and rule_files platops loads.
   # Env PLATOPS_METRICS_PROMETHEUS_CONFIG.
   prometheus_config: ""
+
+alerting:
+  # An Alertmanager configuration file (route, receivers, inhibit_rules, time_intervals, global)
+  # loaded as is; receiver kinds platops does not support are reported by name at start. Empty:
+  # every alert goes to a receiver named "default" that sends nothing.
+  # Env PLATOPS_ALERTING_ALERTMANAGER_CONFIG.
+  alertmanager_config: ""
+  # Prometheus rule files to load besides those metrics.prometheus_config names
+  # (comma-separated globs). Env PLATOPS_ALERTING_RULE_FILES.
+  rule_files: ""
+  # The URL users reach platops at (alert links, $externalURL, notifications). Empty:
+  # http://<listen>. Env PLATOPS_ALERTING_EXTERNAL_URL.
+  external_url: ""
 
 host_metrics:
   # Collect this machine's CPU, memory, disk, filesystem and network metrics (node_exporter

@@ -81,6 +81,17 @@ struct ServerConfig {
     std::string prometheus_config;  // a prometheus.yml to load scrape configs and rules from
   } metrics;
 
+  struct Alerting {
+    // An Alertmanager configuration file (route, receivers, inhibit_rules, time_intervals,
+    // global) to load; empty: every alert goes to a receiver named "default" that sends nothing.
+    std::string alertmanager_config;
+    // Rule files to load besides those metrics.prometheus_config names: comma-separated globs.
+    std::string rule_files;
+    // The URL users reach platops at: alert generator links, $externalURL in templates,
+    // externalURL in notifications. Empty: http://<listen>.
+    std::string external_url;
+  } alerting;
+
   // Token of the first admin on an empty data dir. Env PLATOPS_BOOTSTRAP_TOKEN only (never in a
   // file). Empty: one is generated and printed once.
   std::string bootstrap_token;

@@ -4,7 +4,12 @@
 #include <fstream>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
+#include "alerting/am_config.h"
+#include "alerting/rule_templates.h"
 #include "catalog/kinds.h"
+#include "ingest/prom_config.h"
 #include "config/yaml_json.h"
 #include "identity/kinds.h"
 #include "store/sqlite_store.h"
@@ -107,12 +112,151 @@ Status Core::OpenMetrics(const ServerConfig::Metrics& options) {
 }
 
 Core::~Core() {
+  if (rules_) rules_->Stop();
+  rules_.reset();
   if (scrape_) scrape_->Stop();
   promql_.reset();
   if (tsdb_) (void)tsdb_->Close();
   StopChecks();
   if (bus_) bus_->Stop();
   if (store_) store_->Close();
+}
+
+namespace {
+
+Result<std::string> ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return InvalidArgument("cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Every file a comma-separated list of globs matches, sorted.
+std::vector<std::string> GlobList(const std::string& list) {
+  ingest::PromConfig pc;
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    if (comma == std::string::npos) comma = list.size();
+    std::string item = list.substr(start, comma - start);
+    while (!item.empty() && item.front() == ' ') item.erase(0, 1);
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    if (!item.empty()) pc.rule_files.push_back(item);
+    start = comma + 1;
+  }
+  return ingest::RuleFilePaths(pc);
+}
+
+// The Go-style escaping of a PromQL expression in a graph link's query string.
+std::string QueryEscape(std::string_view s) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else if (c == ' ') {
+      out += '+';
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Status Core::OpenAlerting(const ServerConfig& config) {
+  const std::string& am_path = config.alerting.alertmanager_config;
+  if (!am_path.empty()) {
+    PLATOPS_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(am_path));
+    alerting::AmConfigOptions options;
+    options.directory = fs::path(am_path).parent_path().string();
+    options.read_file = ReadWholeFile;
+    auto am = alerting::ParseAlertmanagerConfig(text, options);
+    if (!am.ok()) {
+      const std::string field = am.status().field();
+      return InvalidArgument(am_path + ": " + (field.empty() ? "" : field + ": ") +
+                             am.status().message());
+    }
+    for (const auto& u : am->unsupported) {
+      spdlog::warn("alerting: {}: {}: {}", am_path, u.path, u.message);
+    }
+    std::vector<std::string> receivers;
+    for (const auto& r : am->receivers) receivers.push_back(r.name);
+    alerting_->SetResolveTimeout(am->global.resolve_timeout);
+    alerting_->SetConfigText(alerting::ToRedactedJson(*am));
+    alerting_->SetRouting(std::move(am->route), std::move(receivers),
+                          std::move(am->inhibit_rules));
+  }
+  if (!promql_ || !tsdb_) return Status::Ok();
+
+  std::vector<std::string> files;
+  std::chrono::milliseconds evaluation_interval = std::chrono::minutes(1);
+  std::chrono::milliseconds query_offset{0};
+  std::map<std::string, std::string> external_labels;
+  if (!config.metrics.prometheus_config.empty()) {
+    PLATOPS_ASSIGN_OR_RETURN(ingest::PromConfig pc,
+                             ingest::LoadPromConfigFile(config.metrics.prometheus_config));
+    files = ingest::RuleFilePaths(pc);
+    evaluation_interval = pc.global.evaluation_interval;
+    query_offset = pc.global.rule_query_offset;
+    for (const auto& l : pc.global.external_labels) external_labels[l.name] = l.value;
+  }
+  for (auto& f : GlobList(config.alerting.rule_files)) files.push_back(std::move(f));
+  alerting::RuleFileOptions rule_options;
+  rule_options.check_template = alerting::CheckRuleTemplate;
+  std::vector<alerting::RuleGroupSpec> groups;
+  std::vector<std::string> errors;
+  for (const auto& f : files) {
+    auto text = ReadWholeFile(f);
+    if (!text.ok()) {
+      errors.push_back(text.status().message());
+      continue;
+    }
+    auto parsed = alerting::ParseRuleFile(*text, f, rule_options);
+    if (!parsed.ok()) {
+      errors.push_back(parsed.status().message());
+      continue;
+    }
+    for (auto& g : *parsed) groups.push_back(std::move(g));
+  }
+  if (!errors.empty()) {
+    std::string joined;
+    for (const auto& e : errors) joined += (joined.empty() ? "" : "\n") + e;
+    return InvalidArgument("rule files: " + joined);
+  }
+  const std::string external_url = config.alerting.external_url.empty()
+                                       ? "http://" + config.listen
+                                       : config.alerting.external_url;
+  alerting::RuleGroupOptions go;
+  go.default_interval = evaluation_interval;
+  go.default_query_offset = query_offset;
+  go.expand = alerting::MakeRuleTemplateExpander(promql_.get(), external_labels, external_url);
+  alerting::AlertingService* service = alerting_.get();
+  rules_ = std::make_unique<alerting::RuleManager>(
+      go, *promql_, *tsdb_, clock_,
+      [service, external_url](std::vector<alerting::OutgoingAlert> out) {
+        std::vector<alerting::Alert> alerts;
+        alerts.reserve(out.size());
+        for (auto& o : out) {
+          alerting::Alert a;
+          for (auto& [n, v] : o.labels) a.labels.Set(n, v);
+          for (auto& [n, v] : o.annotations) a.annotations.Set(n, v);
+          a.starts_at = o.starts_at;
+          a.ends_at = o.ends_at;
+          a.generator_url = external_url + "/graph?g0.expr=" + QueryEscape(o.expr) + "&g0.tab=1";
+          alerts.push_back(std::move(a));
+        }
+        Status st = service->PostAlerts(std::move(alerts));
+        if (!st.ok()) spdlog::warn("alerting: rule alerts refused: {}", st.message());
+      });
+  spdlog::info("alerting: {} rule groups from {} files", groups.size(), files.size());
+  rules_->Update(std::move(groups));
+  rules_->Start();
+  return Status::Ok();
 }
 
 Result<config::ApplyResult> Core::ApplyDirectory(const std::string& dir, const std::string& actor) {

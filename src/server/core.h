@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "alerting/rule_manager.h"
 #include "alerting/service.h"
 #include "base/clock.h"
 #include "base/metrics_registry.h"
@@ -57,6 +58,13 @@ class Core {
   metrics::Db* tsdb() { return tsdb_.get(); }
   promql::Engine* promql() { return promql_.get(); }
 
+  // Loads the Alertmanager configuration and the rule files and starts evaluating the rules
+  // (serve only, after OpenMetrics). A bad file is an error naming it and the problem;
+  // unsupported parts are logged by name.
+  Status OpenAlerting(const ServerConfig& config);
+  // Null until OpenAlerting.
+  alerting::RuleManager* rules() { return rules_.get(); }
+
   // Starts the probe engine and the checks' scheduler (serve only; offline commands never probe).
   void StartChecks();
   void StopChecks();
@@ -83,6 +91,7 @@ class Core {
   MetricsRegistry* metrics_ = nullptr;
   std::unique_ptr<metrics::Db> tsdb_;
   std::unique_ptr<promql::Engine> promql_;
+  std::unique_ptr<alerting::RuleManager> rules_;
   config::KindRegistry kinds_;
 };
 

@@ -133,6 +133,10 @@ int Serve(const ServerConfig& config) {
 
   std::atomic<bool> ready{false};
   http::Router router;
+  if (Status as = core->OpenAlerting(config); !as.ok()) {
+    spdlog::critical("cannot load the alerting configuration: {}", as.message());
+    return 1;
+  }
   api::ApiDeps deps{core->store(),
                     core->log(),
                     core->identity(),
@@ -148,6 +152,7 @@ int Serve(const ServerConfig& config) {
   deps.anonymous_query = config.metrics.anonymous_read;
   deps.scrape = &core->scrape();
   deps.alerting = &core->alerting();
+  deps.rules = core->rules();
   for (const auto& w : core->scrape().PromConfigWarnings()) spdlog::warn("prometheus.yml: {}", w);
   api::RegisterApi(router, deps);
 

@@ -523,6 +523,84 @@ alerting:
             prom.wait(30)
             log.close()
 
+    def test_rules_and_an_alertmanager_config_file(self):
+        rules = os.path.join(self.dir, "rules.yml")
+        with open(rules, "w") as f:
+            f.write("""groups:
+  - name: self
+    interval: 1s
+    rules:
+      - record: e2e:up:sum
+        expr: sum(up)
+      - alert: PlatopsScraped
+        expr: up{job="platops"} == 1
+        labels: {severity: info, team: ops}
+        annotations: {summary: "{{ $labels.instance }} is up ({{ $value }})"}
+""")
+        am = os.path.join(self.dir, "alertmanager.yml")
+        with open(am, "w") as f:
+            f.write("""global: {resolve_timeout: 2m}
+route:
+  receiver: default
+  group_by: [alertname]
+  routes:
+    - matchers: ['team="ops"']
+      receiver: ops
+receivers:
+  - name: default
+  - name: ops
+    webhook_configs: [{url: "http://127.0.0.1:9/hook"}]
+  - name: pager
+    pagerduty_configs: [{routing_key: secret-key}]
+""")
+        s = self.start(env={"PLATOPS_ALERTING_RULE_FILES": rules,
+                            "PLATOPS_ALERTING_ALERTMANAGER_CONFIG": am,
+                            "PLATOPS_METRICS_SELF_SCRAPE_INTERVAL": "1s"})
+        # The unsupported receiver kind is reported by name at start.
+        wait_for(lambda: ("receivers[2].pagerduty_configs" in s.output(), None), 10,
+                 "the unsupported receiver kind in the log")
+
+        def fired():
+            _, body, _ = request(s.url + "/alertmanager/api/v2/alerts")
+            alerts = json.loads(body)
+            return bool(alerts), alerts
+        alerts = wait_for(fired, 60, "the rule's alert in the alert store")
+        a = alerts[0]
+        self.assertEqual(a["labels"]["alertname"], "PlatopsScraped")
+        self.assertEqual(a["receivers"], [{"name": "ops"}])
+        self.assertTrue(a["annotations"]["summary"].endswith("is up (1)"))
+        self.assertIn("/graph?g0.expr=", a["generatorURL"])
+        _, body, _ = request(s.url + "/prometheus/api/v1/rules")
+        group = json.loads(body)["data"]["groups"][0]
+        self.assertEqual(group["name"], "self")
+        self.assertEqual(group["file"], rules)
+        self.assertEqual([r["health"] for r in group["rules"]], ["ok", "ok"])
+        self.assertEqual(group["rules"][1]["state"], "firing")
+        self.assertEqual(group["rules"][1]["query"], 'up{job="platops"} == 1')
+        _, body, _ = request(s.url + "/prometheus/api/v1/alerts")
+        self.assertEqual(json.loads(body)["data"]["alerts"][0]["state"], "firing")
+        self.assertEqual(prom_query(s.url, "e2e:up:sum")["result"][0]["value"][1], "1")
+        _, body, _ = request(s.url + "/alertmanager/api/v2/receivers")
+        self.assertEqual(json.loads(body), [{"name": "default"}, {"name": "ops"}, {"name": "pager"}])
+        _, body, _ = request(s.url + "/alertmanager/api/v2/status")
+        original = json.loads(body)["config"]["original"]
+        self.assertIn("<secret>", original)
+        self.assertNotIn("secret-key", original)
+
+    def test_a_bad_rule_file_stops_the_start_with_promtools_words(self):
+        rules = os.path.join(self.dir, "bad.yml")
+        with open(rules, "w") as f:
+            f.write("groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up ==\n")
+        path = os.path.join(self.dir, "data")
+        os.makedirs(path)
+        env = dict(os.environ, PLATOPS_ALERTING_RULE_FILES=rules,
+                   PLATOPS_BOOTSTRAP_TOKEN=TOKEN)
+        r = subprocess.run([BINARY, "serve", "--data-dir", path, "--listen",
+                            f"127.0.0.1:{free_port()}"], env=env, capture_output=True,
+                           text=True, timeout=60)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('group "g", rule 1, "A": could not parse expression', r.stdout + r.stderr)
+
     def test_amtool_adds_queries_and_expires_silences(self):
         if not os.path.exists("/usr/bin/amtool"):
             self.fail("amtool is not installed: run scripts/install-deps")
