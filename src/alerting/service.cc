@@ -6,7 +6,9 @@
 #include <boost/json.hpp>
 #include <map>
 
+#include "alerting/outbox.h"
 #include "alerting/time_interval.h"
+#include "alerting/webhook.h"
 #include "base/time_util.h"
 
 namespace platops::alerting {
@@ -148,7 +150,7 @@ std::string AlertingService::ConfigText() const {
   return config_text_;
 }
 
-AlertingService::~AlertingService() = default;
+AlertingService::~AlertingService() { Stop(); }
 
 Status AlertingService::Load() {
   std::vector<std::string> rows;
@@ -171,6 +173,8 @@ Status AlertingService::Load() {
 void AlertingService::SetRouting(std::unique_ptr<Route> root, std::vector<std::string> receivers,
                                  std::vector<InhibitRule> inhibit_rules) {
   std::lock_guard lock(mu_);
+  // Groups point into the old tree's options: Alertmanager rebuilds them on a reload too.
+  groups_.clear();
   route_ = std::move(root);
   receivers_ = std::move(receivers);
   inhibitor_.SetRules(std::move(inhibit_rules));
@@ -213,9 +217,21 @@ Status AlertingService::PostAlerts(std::vector<Alert> alerts) {
                       " active alerts is reached");
   }
   auto stored = alerts_.Put(std::move(valid), now);
+  bool grouped = false;
   {
     std::lock_guard lock(mu_);
     for (const Alert& a : stored) inhibitor_.Update(ForInhibitor(a));
+    if (outbox_ != nullptr && !stored.empty()) {
+      Group(stored, now);
+      grouped = true;
+    }
+  }
+  if (grouped) {
+    {
+      std::lock_guard wake(thread_mu_);
+      woken_ = true;
+    }
+    cv_.notify_one();
   }
   if (!errors.empty()) {
     std::string joined;
@@ -402,6 +418,204 @@ void AlertingService::GC() {
   (void)store_.Write([&](store::Tx& tx) -> Status {
     return tx.Exec("DELETE FROM silences WHERE ends_at_ms <= $1", {cutoff}).status();
   });
+}
+
+// ---- Notifications ----
+
+void AlertingService::SetIntegrations(std::vector<Receiver> receivers,
+                                      std::vector<NamedTimeInterval> intervals,
+                                      std::string external_url) {
+  std::lock_guard lock(mu_);
+  integrations_.clear();
+  for (auto& r : receivers) integrations_[r.name] = std::move(r);
+  intervals_.clear();
+  for (auto& i : intervals) intervals_[i.name] = std::move(i.intervals);
+  external_url_ = std::move(external_url);
+}
+
+void AlertingService::AttachOutbox(Outbox* outbox) {
+  std::lock_guard lock(mu_);
+  outbox_ = outbox;
+}
+
+size_t AlertingService::group_count() const {
+  std::lock_guard lock(mu_);
+  return groups_.size();
+}
+
+void AlertingService::Group(const std::vector<Alert>& alerts, Timestamp now) {
+  if (!route_) return;
+  for (const Alert& a : alerts) {
+    for (const Route* r : route_->Match(a.labels)) {
+      LabelSet labels = GroupLabels(*r, a.labels);
+      const std::string key = GroupKey(*r, labels);
+      auto& g = groups_[{key, r->receiver()}];
+      if (!g.group) {
+        AggregationGroupOptions o;
+        o.group_wait = r->group_wait();
+        o.group_interval = r->group_interval();
+        o.repeat_interval = r->repeat_interval();
+        auto it = integrations_.find(r->receiver());
+        bool send_resolved = false;
+        if (it != integrations_.end()) {
+          for (const auto& w : it->second.webhook_configs) send_resolved |= w.send_resolved;
+        }
+        o.send_resolved = send_resolved;
+        g.group = std::make_unique<AggregationGroup>(key, std::move(labels), o);
+        g.receiver = r->receiver();
+        g.mute_intervals = r->mute_time_intervals();
+        g.active_intervals = r->active_time_intervals();
+      }
+      g.group->Insert({a.labels, a.fingerprint, *a.starts_at, a.ends_at, a.updated_at}, now);
+    }
+  }
+}
+
+bool AlertingService::Muted(const GroupAlert& a, const std::vector<std::string>& mute,
+                            const std::vector<std::string>& active, Timestamp now) const {
+  for (const auto& name : mute) {
+    auto it = intervals_.find(name);
+    if (it != intervals_.end() && ContainsAny(it->second, now)) return true;
+  }
+  if (!active.empty()) {
+    bool inside = false;
+    for (const auto& name : active) {
+      auto it = intervals_.find(name);
+      inside = inside || (it != intervals_.end() && ContainsAny(it->second, now));
+    }
+    if (!inside) return true;
+  }
+  return !silences_.Mutes(a.labels, now).empty() || inhibitor_.InhibitedBy(a.labels, now);
+}
+
+Timestamp AlertingService::Dispatch(Timestamp now) {
+  struct Pending {
+    std::pair<std::string, std::string> group;
+    uint64_t flush_id;
+    std::vector<OutgoingNotification> out;
+  };
+  std::vector<Pending> pending;
+  Outbox* outbox = nullptr;
+  Timestamp next = now + std::chrono::minutes(1);
+  {
+    std::lock_guard lock(mu_);
+    outbox = outbox_;
+    if (outbox == nullptr) return next;
+    for (auto it = groups_.begin(); it != groups_.end();) {
+      GroupState& g = it->second;
+      auto due = g.group->NextFlush();
+      if (due && *due <= now) {
+        auto n = g.group->Flush(now, [&](const GroupAlert& a) {
+          return Muted(a, g.mute_intervals, g.active_intervals, now);
+        });
+        if (n) {
+          Pending p{it->first, n->flush_id, {}};
+          auto rec = integrations_.find(g.receiver);
+          if (rec != integrations_.end()) {
+            for (size_t i = 0; i < rec->second.webhook_configs.size(); ++i) {
+              const WebhookConfig& w = rec->second.webhook_configs[i];
+              NotificationData data;
+              data.receiver = g.receiver;
+              data.group_key = n->group_key;
+              data.group_labels = n->group_labels;
+              data.external_url = external_url_;
+              data.now = now;
+              auto add = [&](const GroupAlert& ga) {
+                Alert a;
+                if (auto stored = alerts_.Get(ga.fingerprint)) a = *stored;
+                a.labels = ga.labels;
+                a.fingerprint = ga.fingerprint;
+                a.starts_at = ga.starts_at;
+                a.ends_at = ga.ends_at;
+                data.alerts.push_back(std::move(a));
+              };
+              for (const auto& ga : n->firing) add(ga);
+              if (w.send_resolved) {
+                for (const auto& ga : n->resolved) add(ga);
+              }
+              if (data.alerts.empty()) continue;
+              OutgoingNotification o;
+              o.idempotency_key = n->group_key + "/" + g.receiver + "/webhook[" +
+                                  std::to_string(i) + "]/" + FormatRfc3339(now);
+              o.receiver = g.receiver;
+              o.integration = "webhook[" + std::to_string(i) + "]";
+              o.kind = "webhook";
+              o.target = w.url.value;
+              o.request = WebhookPayload(data, w.max_alerts);
+              p.out.push_back(std::move(o));
+            }
+          }
+          pending.push_back(std::move(p));
+        }
+      }
+      if (g.group->Empty()) {
+        it = groups_.erase(it);
+        continue;
+      }
+      if (auto nf = g.group->NextFlush()) next = std::min(next, *nf);
+      ++it;
+    }
+  }
+  // Into the outbox outside the lock (a store write); a group counts as notified once every
+  // integration's notification is stored.
+  std::vector<std::pair<std::pair<std::string, std::string>, uint64_t>> delivered;
+  for (auto& p : pending) {
+    bool ok = true;
+    for (const auto& o : p.out) {
+      auto id = outbox->Enqueue(o, now);
+      if (!id.ok()) ok = false;
+    }
+    if (ok) delivered.emplace_back(p.group, p.flush_id);
+  }
+  std::lock_guard lock(mu_);
+  for (const auto& [key, flush_id] : delivered) {
+    auto it = groups_.find(key);
+    if (it != groups_.end()) (void)it->second.group->Delivered(flush_id, now);
+  }
+  return next;
+}
+
+void AlertingService::Start() {
+  std::lock_guard lock(thread_mu_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void AlertingService::Stop() {
+  {
+    std::lock_guard lock(thread_mu_);
+    if (!thread_.joinable()) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void AlertingService::Loop() {
+  Timestamp last_gc = clock_.Now();
+  std::unique_lock lock(thread_mu_);
+  while (!stopping_) {
+    lock.unlock();
+    const Timestamp now = clock_.Now();
+    Timestamp next = Dispatch(now);
+    // Alertmanager collects resolved alerts every 30 minutes.
+    if (now - last_gc >= std::chrono::minutes(30)) {
+      GC();
+      last_gc = now;
+    }
+    lock.lock();
+    if (stopping_) break;
+    if (woken_) {
+      woken_ = false;
+      continue;
+    }
+    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - clock_.Now());
+    if (wait.count() <= 0) continue;
+    cv_.wait_for(lock, std::min<std::chrono::milliseconds>(wait, std::chrono::seconds(1)),
+                 [this] { return stopping_ || woken_; });
+    woken_ = false;
+  }
 }
 
 }  // namespace platops::alerting

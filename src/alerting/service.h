@@ -7,6 +7,9 @@
 // Tables: `silences` (module "alerting"). Events: none yet.
 
 #include <chrono>
+#include <condition_variable>
+#include <map>
+#include <thread>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -14,14 +17,19 @@
 #include <vector>
 
 #include "alerting/alert_store.h"
+#include "alerting/am_config.h"
+#include "alerting/dispatch.h"
 #include "alerting/inhibit.h"
 #include "alerting/route.h"
 #include "alerting/silence.h"
+#include "alerting/time_interval.h"
 #include "base/clock.h"
 #include "base/status.h"
 #include "store/store.h"
 
 namespace platops::alerting {
+
+class Outbox;
 
 struct AlertingOptions {
   // How long a posted alert without an end stays firing (Alertmanager's resolve_timeout).
@@ -98,6 +106,19 @@ class AlertingService {
   // Drops resolved alerts and silences expired beyond the retention.
   void GC();
 
+  // Notifications. `receivers` are the integrations of each receiver and `time_intervals` the
+  // named intervals routes mute or activate by; `outbox` (must outlive the service) stores every
+  // notification before it is sent. Without an outbox nothing is dispatched.
+  void SetIntegrations(std::vector<Receiver> receivers, std::vector<NamedTimeInterval> intervals,
+                       std::string external_url);
+  void AttachOutbox(Outbox* outbox);
+  // Flushes every aggregation group due at `now` into the outbox; returns when the next one is
+  // due (`now` + 1 min when none). Start() runs this on a thread.
+  Timestamp Dispatch(Timestamp now);
+  void Start();
+  void Stop();
+  size_t group_count() const;
+
   size_t alert_count() const { return alerts_.size(); }
   Timestamp Now() const { return clock_.Now(); }
 
@@ -110,6 +131,11 @@ class AlertingService {
 
  private:
   AlertView View(const Alert& alert, Timestamp now) const;  // REQUIRES: mu_ held.
+  // Adds stored alerts to their aggregation groups. REQUIRES: mu_ held.
+  void Group(const std::vector<Alert>& alerts, Timestamp now);
+  bool Muted(const GroupAlert& a, const std::vector<std::string>& mute,
+             const std::vector<std::string>& active, Timestamp now) const;  // REQUIRES: mu_.
+  void Loop();
   Status Persist(const SilenceSet& next, const std::vector<std::string>& ids);
 
   store::Store& store_;
@@ -124,6 +150,24 @@ class AlertingService {
   std::vector<std::string> receivers_;                    // GUARDED_BY(mu_)
   Inhibitor inhibitor_;                                   // GUARDED_BY(mu_)
   std::string config_text_;                               // GUARDED_BY(mu_)
-};
+
+  struct GroupState {
+    std::unique_ptr<AggregationGroup> group;
+    std::string receiver;
+    std::vector<std::string> mute_intervals;
+    std::vector<std::string> active_intervals;
+  };
+  // By (group key, receiver). Rebuilt when the routing changes.
+  std::map<std::pair<std::string, std::string>, GroupState> groups_;  // GUARDED_BY(mu_)
+  std::map<std::string, Receiver> integrations_;                     // GUARDED_BY(mu_)
+  std::map<std::string, std::vector<TimeInterval>> intervals_;       // GUARDED_BY(mu_)
+  std::string external_url_;                                         // GUARDED_BY(mu_)
+  Outbox* outbox_ = nullptr;                                   // GUARDED_BY(mu_)
+
+  std::mutex thread_mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;  // GUARDED_BY(thread_mu_)
+  bool woken_ = false;     // GUARDED_BY(thread_mu_)
+  std::thread thread_;};
 
 }  // namespace platops::alerting

@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 
+#include "alerting/outbox.h"
 #include "testing/temp_store.h"
 
 namespace platops::alerting {
@@ -193,6 +194,79 @@ TEST_F(AlertingServiceTest, InhibitionAndRoutingShowInTheAlertsAndGroups) {
   size_t n = 0;
   for (const auto& g : groups) n += g.alerts.size();
   EXPECT_EQ(n, 3u);
+}
+
+std::vector<store::Migration> WithOutbox() {
+  auto m = AlertingService::Migrations();
+  for (auto& x : Outbox::Migrations()) m.push_back(x);
+  return m;
+}
+
+TEST(AlertingDispatchTest, GroupsAreNotifiedThroughTheOutboxAsAlertmanagerWould) {
+  FakeClock clock(kT0);
+  testing::TempStore store(WithOutbox());
+  AlertingService service(store.store(), clock);
+  Outbox outbox(store.store());
+  auto root = ParseRouteTree(boost::json::parse(
+                                 R"({"receiver":"hook","group_by":["alertname"],
+                                     "group_interval":"1m","repeat_interval":"1h"})"),
+                             {"hook"}, {});
+  ASSERT_TRUE(root.ok());
+  service.SetRouting(std::move(root).value(), {"hook"}, {});
+  Receiver hook;
+  hook.name = "hook";
+  WebhookConfig w;
+  w.url.value = "http://127.0.0.1:9/hook";
+  hook.webhook_configs.push_back(w);
+  service.SetIntegrations({hook}, {}, "http://platops:9470");
+  service.AttachOutbox(&outbox);
+  auto notifications = [&] {
+    auto page = outbox.ListNotifications({}, 100);
+    EXPECT_TRUE(page.ok());
+    std::vector<std::string> bodies;
+    for (const auto& row : page->items) bodies.push_back(row.request);
+    std::reverse(bodies.begin(), bodies.end());  // Oldest first.
+    return bodies;
+  };
+
+  ASSERT_TRUE(service.PostAlerts({Firing({{"alertname", "Down"}, {"instance", "a"}})}).ok());
+  EXPECT_EQ(service.group_count(), 1u);
+  EXPECT_EQ(service.Dispatch(kT0), kT0 + std::chrono::seconds(30));  // group_wait
+  EXPECT_THAT(notifications(), IsEmpty());
+  clock.Set(kT0 + std::chrono::seconds(30));
+  service.Dispatch(clock.Now());
+  auto sent = notifications();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_THAT(sent[0], HasSubstr("\"receiver\":\"hook\",\"status\":\"firing\""));
+  EXPECT_THAT(sent[0], HasSubstr("\"groupKey\":\"{}:{alertname=\\\"Down\\\"}\""));
+  EXPECT_THAT(sent[0], HasSubstr("\"externalURL\":\"http://platops:9470\""));
+
+  // A second alert of the group goes out at the next group_interval; nothing before.
+  clock.Set(kT0 + std::chrono::seconds(40));
+  ASSERT_TRUE(service.PostAlerts({Firing({{"alertname", "Down"}, {"instance", "b"}})}).ok());
+  service.Dispatch(clock.Now());
+  EXPECT_EQ(notifications().size(), 1u);
+  clock.Set(kT0 + std::chrono::seconds(90));
+  service.Dispatch(clock.Now());
+  sent = notifications();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_THAT(sent[1], HasSubstr("\"instance\":\"b\""));
+
+  // Silenced alerts are left out: silencing both means nothing more is sent.
+  Silence s;
+  s.matchers = {M(MatchType::kEqual, "alertname", "Down")};
+  s.starts_at = clock.Now();
+  s.ends_at = clock.Now() + hours(1);
+  s.created_by = "a";
+  s.comment = "c";
+  ASSERT_TRUE(service.SetSilence(s, "").ok());
+  // Resolution of one alert while silenced.
+  Alert resolved = Firing({{"alertname", "Down"}, {"instance", "a"}});
+  resolved.ends_at = clock.Now();
+  ASSERT_TRUE(service.PostAlerts({resolved}).ok());
+  clock.Set(kT0 + std::chrono::seconds(150));
+  service.Dispatch(clock.Now());
+  EXPECT_EQ(notifications().size(), 2u);
 }
 
 }  // namespace

@@ -26,6 +26,7 @@ std::vector<store::Migration> AllMigrations() {
   for (auto& m : checks::ChecksService::Migrations()) all.push_back(m);
   for (auto& m : scrape::ScrapeManager::Migrations()) all.push_back(m);
   for (auto& m : alerting::AlertingService::Migrations()) all.push_back(m);
+  for (auto& m : alerting::Outbox::Migrations()) all.push_back(m);
   return all;
 }
 
@@ -114,6 +115,9 @@ Status Core::OpenMetrics(const ServerConfig::Metrics& options) {
 Core::~Core() {
   if (rules_) rules_->Stop();
   rules_.reset();
+  if (alerting_) alerting_->Stop();
+  if (sender_) sender_->Stop();
+  sender_.reset();
   if (scrape_) scrape_->Stop();
   promql_.reset();
   if (tsdb_) (void)tsdb_->Close();
@@ -169,6 +173,9 @@ std::string QueryEscape(std::string_view s) {
 }  // namespace
 
 Status Core::OpenAlerting(const ServerConfig& config) {
+  const std::string external_url = config.alerting.external_url.empty()
+                                       ? "http://" + config.listen
+                                       : config.alerting.external_url;
   const std::string& am_path = config.alerting.alertmanager_config;
   if (!am_path.empty()) {
     PLATOPS_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(am_path));
@@ -190,7 +197,16 @@ Status Core::OpenAlerting(const ServerConfig& config) {
     alerting_->SetConfigText(alerting::ToRedactedJson(*am));
     alerting_->SetRouting(std::move(am->route), std::move(receivers),
                           std::move(am->inhibit_rules));
+    alerting_->SetIntegrations(std::move(am->receivers), std::move(am->time_intervals),
+                               external_url);
   }
+  // Notifications: stored in the outbox by the dispatcher, delivered by the sender.
+  outbox_ = std::make_unique<alerting::Outbox>(*store_);
+  deliverer_ = std::make_unique<alerting::HttpDeliverer>();
+  sender_ = std::make_unique<alerting::OutboxSender>(*outbox_, *deliverer_, clock_);
+  alerting_->AttachOutbox(outbox_.get());
+  sender_->Start();
+  alerting_->Start();
   if (!promql_ || !tsdb_) return Status::Ok();
 
   std::vector<std::string> files;
@@ -228,9 +244,6 @@ Status Core::OpenAlerting(const ServerConfig& config) {
     for (const auto& e : errors) joined += (joined.empty() ? "" : "\n") + e;
     return InvalidArgument("rule files: " + joined);
   }
-  const std::string external_url = config.alerting.external_url.empty()
-                                       ? "http://" + config.listen
-                                       : config.alerting.external_url;
   alerting::RuleGroupOptions go;
   go.default_interval = evaluation_interval;
   go.default_query_offset = query_offset;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "alerting/outbox.h"
 #include "alerting/rule_manager.h"
 #include "alerting/service.h"
 #include "base/clock.h"
@@ -92,6 +93,9 @@ class Core {
   std::unique_ptr<metrics::Db> tsdb_;
   std::unique_ptr<promql::Engine> promql_;
   std::unique_ptr<alerting::RuleManager> rules_;
+  std::unique_ptr<alerting::Outbox> outbox_;
+  std::unique_ptr<alerting::HttpDeliverer> deliverer_;
+  std::unique_ptr<alerting::OutboxSender> sender_;
   config::KindRegistry kinds_;
 };
 

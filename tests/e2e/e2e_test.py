@@ -601,6 +601,65 @@ receivers:
         self.assertNotEqual(r.returncode, 0)
         self.assertIn('group "g", rule 1, "A": could not parse expression', r.stdout + r.stderr)
 
+    def test_a_webhook_receiver_gets_alertmanager_v4_payloads(self):
+        received = []
+
+        class Hook(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append((self.path, dict(self.headers), json.loads(body)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        hook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+        threading.Thread(target=hook.serve_forever, daemon=True).start()
+        try:
+            am = os.path.join(self.dir, "alertmanager.yml")
+            with open(am, "w") as f:
+                f.write(f"""route:
+  receiver: hook
+  group_by: [alertname]
+  group_wait: 0s
+  group_interval: 1s
+receivers:
+  - name: hook
+    webhook_configs:
+      - url: http://127.0.0.1:{hook.server_address[1]}/alerts
+""")
+            s = self.start(env={"PLATOPS_ALERTING_ALERTMANAGER_CONFIG": am,
+                                "PLATOPS_ALERTING_EXTERNAL_URL": "http://platops.example"})
+            status, _, _ = request(s.url + "/alertmanager/api/v2/alerts", "POST", body=[
+                {"labels": {"alertname": "DiskFull", "instance": "db-1"},
+                 "annotations": {"summary": "disk full"}}])
+            self.assertEqual(status, 200)
+            wait_for(lambda: (bool(received), received), 30, "the webhook notification")
+            path, headers, msg = received[0]
+            self.assertEqual(path, "/alerts")
+            self.assertEqual(headers["Content-Type"], "application/json")
+            self.assertEqual(msg["version"], "4")
+            self.assertEqual(msg["status"], "firing")
+            self.assertEqual(msg["receiver"], "hook")
+            self.assertEqual(msg["groupKey"], '{}:{alertname="DiskFull"}')
+            self.assertEqual(msg["groupLabels"], {"alertname": "DiskFull"})
+            self.assertEqual(msg["externalURL"], "http://platops.example")
+            self.assertEqual(msg["truncatedAlerts"], 0)
+            self.assertEqual(msg["alerts"][0]["labels"], {"alertname": "DiskFull", "instance": "db-1"})
+            self.assertEqual(msg["alerts"][0]["annotations"], {"summary": "disk full"})
+            self.assertEqual(msg["alerts"][0]["endsAt"], "0001-01-01T00:00:00Z")
+            # Resolution is sent too (send_resolved defaults to true for webhooks).
+            status, _, _ = request(s.url + "/alertmanager/api/v2/alerts", "POST", body=[
+                {"labels": {"alertname": "DiskFull", "instance": "db-1"},
+                 "endsAt": "2020-01-01T00:00:00Z"}])
+            self.assertEqual(status, 200)
+            wait_for(lambda: (any(m["status"] == "resolved" for _, _, m in received), received),
+                     30, "the resolved notification")
+        finally:
+            hook.shutdown()
+            hook.server_close()
+
     def test_amtool_adds_queries_and_expires_silences(self):
         if not os.path.exists("/usr/bin/amtool"):
             self.fail("amtool is not installed: run scripts/install-deps")
