@@ -21,6 +21,8 @@ build: deps
 
 run: build
 	PLATOPS_BOOTSTRAP_TOKEN=$${PLATOPS_BOOTSTRAP_TOKEN:-$(DEMO_TOKEN)} \
+	PLATOPS_ALERTING_RULE_FILES=$${PLATOPS_ALERTING_RULE_FILES:-examples/alerting/rules.yml} \
+	PLATOPS_ALERTING_ALERTMANAGER_CONFIG=$${PLATOPS_ALERTING_ALERTMANAGER_CONFIG:-examples/alerting/alertmanager.yml} \
 	  ./$(BUILD_DIR)/platops serve --demo --data-dir $(DATA_DIR)
 
 # Every test, built with AddressSanitizer and UndefinedBehaviorSanitizer and -Werror.

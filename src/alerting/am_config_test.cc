@@ -3,6 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
 #include <chrono>
 #include <map>
 #include <string>
@@ -749,6 +753,22 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"TwoDocuments", WithReceivers("  - name: r\n") + "---\nroute: {}\n", "",
                   "an Alertmanager configuration is a single YAML document"}),
     [](const ::testing::TestParamInfo<ErrorCase>& info) { return info.param.name; });
+
+// The configuration `make run` loads is one Alertmanager accepts (amtool check-config) and
+// platops loads without reports.
+TEST(AmConfigShippedTest, TheShippedExampleLoads) {
+  const char* root = std::getenv("PLATOPS_SOURCE_DIR");
+  ASSERT_NE(root, nullptr) << "PLATOPS_SOURCE_DIR is set by CTest";
+  std::ifstream in(std::string(root) + "/examples/alerting/alertmanager.yml");
+  ASSERT_TRUE(in.good());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto cfg = ParseAlertmanagerConfig(ss.str(), {});
+  ASSERT_TRUE(cfg.ok()) << cfg.status().field() << ": " << cfg.status().message();
+  EXPECT_EQ(cfg->receivers.size(), 3u);
+  EXPECT_EQ(cfg->inhibit_rules.size(), 1u);
+  EXPECT_TRUE(cfg->unsupported.empty());
+}
 
 }  // namespace
 }  // namespace platops::alerting

@@ -3,6 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
 #include "alerting/rule_file.h"
 #include "alerting/rule_group.h"
 #include "metrics/mem_storage.h"
@@ -79,6 +83,21 @@ TEST(RuleTemplatesTest, AlertsGetPrometheusTemplateDataAndQueries) {
   EXPECT_THAT(sent[0].annotations,
               ElementsAre(Pair("fleet", "1 of 2 up"), Pair("link", "http://platops:9470/alerts"),
                           Pair("summary", "a of node down (value 0)")));
+}
+
+// The rule file `make run` loads passes promtool's checks here too.
+TEST(RuleTemplatesTest, TheShippedExampleRulesLoad) {
+  const char* root = std::getenv("PLATOPS_SOURCE_DIR");
+  ASSERT_NE(root, nullptr) << "PLATOPS_SOURCE_DIR is set by CTest";
+  std::ifstream in(std::string(root) + "/examples/alerting/rules.yml");
+  ASSERT_TRUE(in.good());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  RuleFileOptions options;
+  options.check_template = CheckRuleTemplate;
+  auto groups = ParseRuleFile(ss.str(), "examples/alerting/rules.yml", options);
+  ASSERT_TRUE(groups.ok()) << groups.status().message();
+  EXPECT_EQ(groups->size(), 2u);
 }
 
 }  // namespace

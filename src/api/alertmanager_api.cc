@@ -187,10 +187,12 @@ http::Response GetStatus(alerting::AlertingService& service, const ApiDeps& deps
   alerting::AppendGoJsonString(out, service.ConfigText());
   out += "},\"uptime\":\"";
   out += FormatAmTime(started);
+  // The version is the Alertmanager API platops speaks, so amtool does not warn of a mismatch;
+  // platops's own version is in `revision`.
   out += "\",\"versionInfo\":{\"branch\":\"\",\"buildDate\":\"\",\"buildUser\":\"\","
-         "\"goVersion\":\"\",\"revision\":\"\",\"version\":";
-  alerting::AppendGoJsonString(out, deps.version);
-  out += "}}";
+         "\"goVersion\":\"\",\"revision\":";
+  alerting::AppendGoJsonString(out, "platops " + deps.version);
+  out += ",\"version\":\"0.25.0\"}}";
   return JsonText(200, std::move(out));
 }
 
