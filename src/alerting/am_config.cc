@@ -13,6 +13,7 @@
 
 #include "alerting/label_set.h"
 #include "alerting/matcher.h"
+#include "alerting/yaml_scalar.h"
 #include "base/json_reader.h"
 #include "base/time_util.h"
 #include "config/yaml_json.h"
@@ -48,42 +49,6 @@ std::string TrimSpace(std::string_view s) {
   if (begin == std::string_view::npos) return {};
   const size_t end = s.find_last_not_of(kSpace);
   return std::string(s.substr(begin, end - begin + 1));
-}
-
-// The text a YAML scalar gives a Go string field: numbers in decimal, booleans as words.
-Result<std::string> ScalarText(const json::value& v, const std::string& field) {
-  switch (v.kind()) {
-    case json::kind::string:
-      return std::string(v.get_string());
-    case json::kind::int64:
-      return std::to_string(v.get_int64());
-    case json::kind::uint64:
-      return std::to_string(v.get_uint64());
-    case json::kind::double_: {
-      std::string text = fmt::format("{}", v.get_double());
-      if (text.find_first_of(".eEn") == std::string::npos) text += ".0";
-      return text;
-    }
-    case json::kind::bool_:
-      return std::string(v.get_bool() ? "true" : "false");
-    default:
-      return InvalidArgument("must be a string", field);
-  }
-}
-
-// yaml.v2's booleans: true/false or a YAML 1.1 boolean word.
-Result<bool> ScalarBool(const json::value& v, const std::string& field) {
-  if (v.is_bool()) return v.get_bool();
-  if (v.is_string()) {
-    static constexpr std::array<std::string_view, 11> kTrue = {
-        "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"};
-    static constexpr std::array<std::string_view, 11> kFalse = {
-        "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"};
-    const std::string_view s = v.get_string();
-    if (std::find(kTrue.begin(), kTrue.end(), s) != kTrue.end()) return true;
-    if (std::find(kFalse.begin(), kFalse.end(), s) != kFalse.end()) return false;
-  }
-  return InvalidArgument("must be true or false", field);
 }
 
 // One YAML mapping decoded strictly: every read marks its key known, Finish() refuses the rest

@@ -234,8 +234,8 @@ void AppendUtf8(std::string& out, char32_t r) {
   }
 }
 
-void AppendEscapedRune(std::string& out, char32_t r) {
-  if (r == '"' || r == '\\') {
+void AppendEscapedRune(std::string& out, char32_t r, char quote) {
+  if (r == static_cast<char32_t>(quote) || r == '\\') {
     out.push_back('\\');
     out.push_back(static_cast<char>(r));
     return;
@@ -395,20 +395,22 @@ std::pair<char32_t, size_t> DecodeRune(std::string_view s, size_t pos) {
   return {r, len};
 }
 
-std::string GoQuote(std::string_view s) {
+bool IsGoPrint(char32_t r) { return IsPrint(r); }
+
+std::string GoQuote(std::string_view s, char quote) {
   std::string out;
   out.reserve(s.size() + 2);
-  out.push_back('"');
+  out.push_back(quote);
   for (size_t i = 0; i < s.size();) {
     auto [r, len] = DecodeRune(s, i);
     if (len == 1 && r == kRuneError) {
       out += fmt::format("\\x{:02x}", static_cast<unsigned char>(s[i]));
     } else {
-      AppendEscapedRune(out, r);
+      AppendEscapedRune(out, r, quote);
     }
     i += len;
   }
-  out.push_back('"');
+  out.push_back(quote);
   return out;
 }
 

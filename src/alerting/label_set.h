@@ -73,7 +73,11 @@ std::string ToString(const LabelSet& labels);
 // \f \n \r \t \v; other non-printable code points as \xNN, \uNNNN or \UNNNNNNNN; each byte of an
 // invalid UTF-8 sequence as \xNN. Printable means Unicode categories L, M, N, P, S or U+0020
 // (tables of Unicode 14.0).
-std::string GoQuote(std::string_view s);
+// With quote '\'' it is strconv.QuoteRune's escaping of a string.
+std::string GoQuote(std::string_view s, char quote = '"');
+
+// unicode.IsPrint (tables of Unicode 14.0).
+bool IsGoPrint(char32_t r);
 
 // Decodes the code point starting at byte `pos` (REQUIRES: pos < s.size()) as Go's
 // utf8.DecodeRuneInString: returns {code point, byte length}; an invalid, overlong, surrogate or

@@ -71,11 +71,7 @@ void RuleManager::Update(std::vector<RuleGroupSpec> groups) {
     fresh.push_back(std::move(entry));
   }
   entries_ = std::move(fresh);
-  {
-    std::lock_guard wake(thread_mu_);
-    woken_ = true;
-  }
-  cv_.notify_one();
+  loop_.Wake();
 }
 
 Timestamp RuleManager::Tick(Timestamp now) {
@@ -120,40 +116,8 @@ void RuleManager::ForEachGroup(const std::function<void(const RuleGroup&)>& f) c
   }
 }
 
-void RuleManager::Start() {
-  std::lock_guard lock(thread_mu_);
-  if (thread_.joinable()) return;
-  stopping_ = false;
-  thread_ = std::thread([this] { Loop(); });
-}
+void RuleManager::Start() { loop_.Start(); }
 
-void RuleManager::Stop() {
-  {
-    std::lock_guard lock(thread_mu_);
-    if (!thread_.joinable()) return;
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  thread_.join();
-}
-
-void RuleManager::Loop() {
-  std::unique_lock lock(thread_mu_);
-  while (!stopping_) {
-    lock.unlock();
-    const Timestamp next = Tick(clock_.Now());
-    lock.lock();
-    if (stopping_) break;
-    if (woken_) {
-      woken_ = false;
-      continue;
-    }
-    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - clock_.Now());
-    if (wait.count() <= 0) continue;
-    cv_.wait_for(lock, std::min<std::chrono::milliseconds>(wait, std::chrono::seconds(1)),
-                 [this] { return stopping_ || woken_; });
-    woken_ = false;
-  }
-}
+void RuleManager::Stop() { loop_.Stop(); }
 
 }  // namespace platops::alerting

@@ -7,15 +7,14 @@
 // work driven by hand (tests use it with a fake time).
 
 #include <atomic>
-#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 #include "alerting/rule_group.h"
 #include "base/clock.h"
+#include "base/deadline_loop.h"
 
 namespace platops::alerting {
 
@@ -57,7 +56,6 @@ class RuleManager {
     std::unique_ptr<RuleGroup> group;  // GUARDED_BY(mu)
     Timestamp next{};                  // GUARDED_BY(mu)
   };
-  void Loop();
 
   RuleGroupOptions options_;
   promql::Engine& engine_;
@@ -70,11 +68,7 @@ class RuleManager {
   std::atomic<uint64_t> missed_{0};
   std::atomic<uint64_t> evaluations_{0};
 
-  std::mutex thread_mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;  // GUARDED_BY(thread_mu_)
-  bool woken_ = false;     // GUARDED_BY(thread_mu_)
-  std::thread thread_;
+  DeadlineLoop loop_{clock_, [this](Timestamp now) { return Tick(now); }};
 };
 
 }  // namespace platops::alerting

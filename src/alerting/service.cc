@@ -27,27 +27,13 @@ std::unique_ptr<Route> DefaultRoute() {
   return r.ok() ? std::move(r).value() : nullptr;
 }
 
-std::string MatchTypeName(MatchType t) {
-  switch (t) {
-    case MatchType::kEqual:
-      return "=";
-    case MatchType::kNotEqual:
-      return "!=";
-    case MatchType::kRegex:
-      return "=~";
-    case MatchType::kNotRegex:
-      return "!~";
-  }
-  return "=";
-}
-
 // The stored form of a silence: its fields, and the recurrence as it was posted.
 std::string EncodeSilence(const Silence& s, const std::string& recurrence_json) {
   json::object o;
   o["id"] = s.id;
   json::array matchers;
   for (const Matcher& m : s.matchers) {
-    matchers.push_back(json::object{{"type", MatchTypeName(m.type())},
+    matchers.push_back(json::object{{"type", MatchTypeString(m.type())},
                                     {"name", m.name()},
                                     {"value", m.value()}});
   }
@@ -226,13 +212,7 @@ Status AlertingService::PostAlerts(std::vector<Alert> alerts) {
       grouped = true;
     }
   }
-  if (grouped) {
-    {
-      std::lock_guard wake(thread_mu_);
-      woken_ = true;
-    }
-    cv_.notify_one();
-  }
+  if (grouped) loop_.Wake();
   if (!errors.empty()) {
     std::string joined;
     for (const auto& e : errors) {
@@ -576,46 +556,20 @@ Timestamp AlertingService::Dispatch(Timestamp now) {
 }
 
 void AlertingService::Start() {
-  std::lock_guard lock(thread_mu_);
-  if (thread_.joinable()) return;
-  stopping_ = false;
-  thread_ = std::thread([this] { Loop(); });
+  last_gc_ = clock_.Now();
+  loop_.Start();
 }
 
-void AlertingService::Stop() {
-  {
-    std::lock_guard lock(thread_mu_);
-    if (!thread_.joinable()) return;
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  thread_.join();
-}
+void AlertingService::Stop() { loop_.Stop(); }
 
-void AlertingService::Loop() {
-  Timestamp last_gc = clock_.Now();
-  std::unique_lock lock(thread_mu_);
-  while (!stopping_) {
-    lock.unlock();
-    const Timestamp now = clock_.Now();
-    Timestamp next = Dispatch(now);
-    // Alertmanager collects resolved alerts every 30 minutes.
-    if (now - last_gc >= std::chrono::minutes(30)) {
-      GC();
-      last_gc = now;
-    }
-    lock.lock();
-    if (stopping_) break;
-    if (woken_) {
-      woken_ = false;
-      continue;
-    }
-    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - clock_.Now());
-    if (wait.count() <= 0) continue;
-    cv_.wait_for(lock, std::min<std::chrono::milliseconds>(wait, std::chrono::seconds(1)),
-                 [this] { return stopping_ || woken_; });
-    woken_ = false;
+Timestamp AlertingService::Tick(Timestamp now) {
+  const Timestamp next = Dispatch(now);
+  // Alertmanager collects resolved alerts every 30 minutes.
+  if (now - last_gc_ >= std::chrono::minutes(30)) {
+    GC();
+    last_gc_ = now;
   }
+  return next;
 }
 
 }  // namespace platops::alerting

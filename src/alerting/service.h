@@ -7,9 +7,7 @@
 // Tables: `silences` (module "alerting"). Events: none yet.
 
 #include <chrono>
-#include <condition_variable>
 #include <map>
-#include <thread>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -24,6 +22,7 @@
 #include "alerting/silence.h"
 #include "alerting/time_interval.h"
 #include "base/clock.h"
+#include "base/deadline_loop.h"
 #include "base/status.h"
 #include "store/store.h"
 
@@ -135,7 +134,7 @@ class AlertingService {
   void Group(const std::vector<Alert>& alerts, Timestamp now);
   bool Muted(const GroupAlert& a, const std::vector<std::string>& mute,
              const std::vector<std::string>& active, Timestamp now) const;  // REQUIRES: mu_.
-  void Loop();
+  Timestamp Tick(Timestamp now);  // Dispatch, and GC every 30 minutes.
   Status Persist(const SilenceSet& next, const std::vector<std::string>& ids);
 
   store::Store& store_;
@@ -164,10 +163,7 @@ class AlertingService {
   std::string external_url_;                                         // GUARDED_BY(mu_)
   Outbox* outbox_ = nullptr;                                   // GUARDED_BY(mu_)
 
-  std::mutex thread_mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;  // GUARDED_BY(thread_mu_)
-  bool woken_ = false;     // GUARDED_BY(thread_mu_)
-  std::thread thread_;};
+  Timestamp last_gc_{};  // Dispatcher thread only.
+  DeadlineLoop loop_{clock_, [this](Timestamp now) { return Tick(now); }};};
 
 }  // namespace platops::alerting

@@ -11,6 +11,7 @@
 #include <optional>
 #include <utility>
 
+#include "alerting/label_set.h"
 #include "base/strings.h"
 
 namespace platops::alerting {
@@ -209,67 +210,7 @@ std::pair<int32_t, size_t> DecodeRune(std::string_view s, size_t i) {
   return {r, len};
 }
 
-// Approximates unicode.IsPrint for non-ASCII runes: everything but separators and controls.
-bool IsPrintRune(int32_t r) {
-  if (r < 0x80) return r >= 0x20 && r < 0x7F;
-  if (r < 0xA1 || r == 0xAD) return false;
-  if (r == 0x1680 || (r >= 0x2000 && r <= 0x200F) || (r >= 0x2028 && r <= 0x202F)) return false;
-  return r != 0x205F && r != 0x3000 && r != 0xFEFF;
-}
-
-// Go's strconv.Quote (and QuoteRune with quote '\'').
-std::string GoQuote(std::string_view s, char quote = '"') {
-  std::string out(1, quote);
-  for (size_t i = 0; i < s.size();) {
-    auto [r, len] = DecodeRune(s, i);
-    if (r < 0) {
-      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(s[i]));
-      i += 1;
-      continue;
-    }
-    i += len;
-    if (r == quote || r == '\\') {
-      out += '\\';
-      out += static_cast<char>(r);
-    } else if (IsPrintRune(r)) {
-      out.append(s.substr(i - len, len));
-    } else {
-      switch (r) {
-        case '\a':
-          out += "\\a";
-          break;
-        case '\b':
-          out += "\\b";
-          break;
-        case '\f':
-          out += "\\f";
-          break;
-        case '\n':
-          out += "\\n";
-          break;
-        case '\r':
-          out += "\\r";
-          break;
-        case '\t':
-          out += "\\t";
-          break;
-        case '\v':
-          out += "\\v";
-          break;
-        default:
-          if (r < ' ' || r == 0x7F) {
-            out += fmt::format("\\x{:02x}", r);
-          } else if (r < 0x10000) {
-            out += fmt::format("\\u{:04x}", r);
-          } else {
-            out += fmt::format("\\U{:08x}", r);
-          }
-      }
-    }
-  }
-  out += quote;
-  return out;
-}
+bool IsPrintRune(int32_t r) { return r >= 0 && IsGoPrint(static_cast<char32_t>(r)); }
 
 // strconv.ParseFloat(s, 64) with its error text.
 Result<double> GoParseFloat(std::string_view s) {

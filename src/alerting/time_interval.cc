@@ -13,6 +13,7 @@
 #include <string_view>
 #include <utility>
 
+#include "alerting/yaml_scalar.h"
 #include "base/json_reader.h"
 #include "base/time_util.h"
 
@@ -44,24 +45,9 @@ std::string ToLower(std::string_view s) {
   return out;
 }
 
-// The text a YAML scalar would have given Alertmanager: strings as they are, numbers in decimal.
-// A decimal number keeps a fraction mark so that it fails integer parsing, as "2.0" does there.
-Result<std::string> ScalarText(const json::value& v, const std::string& field) {
-  switch (v.kind()) {
-    case json::kind::string:
-      return std::string(v.get_string());
-    case json::kind::int64:
-      return std::to_string(v.get_int64());
-    case json::kind::uint64:
-      return std::to_string(v.get_uint64());
-    case json::kind::double_: {
-      std::string text = fmt::format("{}", v.get_double());
-      if (text.find_first_of(".eEn") == std::string::npos) text += ".0";
-      return text;
-    }
-    default:
-      return InvalidArgument("must be a string or a number", field);
-  }
+// The text a YAML scalar would have given Alertmanager (booleans are not numbers here).
+Result<std::string> NumberOrText(const json::value& v, const std::string& field) {
+  return ScalarText(v, field, /*allow_bool=*/false);
 }
 
 // Go's strconv.Atoi on a 64-bit platform, with its error text. Only the message is meaningful.
@@ -189,7 +175,7 @@ Result<std::optional<std::vector<InclusiveRange>>> ParseRangeList(JsonReader& re
   const json::array& items = raw->get_array();
   for (size_t i = 0; i < items.size(); ++i) {
     const std::string field = std::string(name) + "[" + std::to_string(i) + "]";
-    PLATOPS_ASSIGN_OR_RETURN(std::string text, ScalarText(items[i], field));
+    PLATOPS_ASSIGN_OR_RETURN(std::string text, NumberOrText(items[i], field));
     auto range = ParseRangeText(ToLower(text), member);
     if (!range.ok()) return InvalidArgument(range.status().message(), field);
     Status valid = validate(*range, text);
@@ -218,7 +204,7 @@ Result<TimeRange> ParseTimeRange(const json::value& v, const std::string& path) 
   for (size_t i = 0; i < 2; ++i) {
     const json::value* raw = reader.Raw(names[i]);
     if (raw == nullptr) continue;
-    PLATOPS_ASSIGN_OR_RETURN(texts[i], ScalarText(*raw, path + "." + names[i]));
+    PLATOPS_ASSIGN_OR_RETURN(texts[i], NumberOrText(*raw, path + "." + names[i]));
   }
   PLATOPS_RETURN_IF_ERROR(reader.Finish());
   if (texts[0].empty() || texts[1].empty()) {
@@ -440,7 +426,7 @@ Result<TimeInterval> ParseTimeInterval(const json::value& v,
                            ParseRangeList(reader, "months", MonthMember, ValidateMonths));
   PLATOPS_ASSIGN_OR_RETURN(ti.years, ParseRangeList(reader, "years", NumberMember, ValidateYears));
   if (const json::value* location = reader.Raw("location")) {
-    PLATOPS_ASSIGN_OR_RETURN(std::string name, ScalarText(*location, "location"));
+    PLATOPS_ASSIGN_OR_RETURN(std::string name, NumberOrText(*location, "location"));
     PLATOPS_ASSIGN_OR_RETURN(ti.location, ParseLocation(name, options.local_time_zone));
   }
   PLATOPS_RETURN_IF_ERROR(reader.Finish());
@@ -453,7 +439,7 @@ Result<NamedTimeInterval> ParseNamedTimeInterval(const json::value& v,
   if (!reader.ok()) return reader.status();
   NamedTimeInterval named;
   if (const json::value* name = reader.Raw("name")) {
-    PLATOPS_ASSIGN_OR_RETURN(named.name, ScalarText(*name, "name"));
+    PLATOPS_ASSIGN_OR_RETURN(named.name, NumberOrText(*name, "name"));
   }
   if (const json::value* list = reader.Raw("time_intervals")) {
     if (!list->is_array()) return InvalidArgument("must be a list", "time_intervals");

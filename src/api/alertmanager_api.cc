@@ -5,6 +5,7 @@
 // operator (a machine), silences a responder.
 
 #include <string>
+#include <variant>
 
 #include "alerting/go_json.h"
 #include "alerting/service.h"
@@ -77,6 +78,15 @@ Result<alerting::AlertFilter> AlertFilterParams(const http::Request& req,
   return f;
 }
 
+// The filter of GET /alerts and /alerts/groups, or the answer refusing it.
+std::variant<alerting::AlertFilter, http::Response> AlertFilterOf(const http::Request& req) {
+  std::optional<http::Response> error;
+  auto filter = AlertFilterParams(req, error);
+  if (error) return *error;
+  if (!filter.ok()) return StringError(400, filter.status().message());
+  return std::move(filter).value();
+}
+
 AlertStatusView StatusOf(const alerting::AlertView& v) {
   AlertStatusView s;
   s.state = v.suppressed() ? "suppressed" : "active";
@@ -87,13 +97,12 @@ AlertStatusView StatusOf(const alerting::AlertView& v) {
 }
 
 http::Response GetAlerts(alerting::AlertingService& service, const http::Request& req) {
-  std::optional<http::Response> error;
-  auto filter = AlertFilterParams(req, error);
-  if (error) return *error;
-  if (!filter.ok()) return StringError(400, filter.status().message());
+  auto filter = AlertFilterOf(req);
+  if (auto* refused = std::get_if<http::Response>(&filter)) return *refused;
+  const auto& f = std::get<alerting::AlertFilter>(filter);
   std::string out = "[";
   bool first = true;
-  for (const auto& v : service.ListAlerts(*filter)) {
+  for (const auto& v : service.ListAlerts(f)) {
     if (!first) out += ',';
     first = false;
     AppendGettableAlert(out, v.alert, StatusOf(v));
@@ -103,13 +112,12 @@ http::Response GetAlerts(alerting::AlertingService& service, const http::Request
 }
 
 http::Response GetAlertGroups(alerting::AlertingService& service, const http::Request& req) {
-  std::optional<http::Response> error;
-  auto filter = AlertFilterParams(req, error);
-  if (error) return *error;
-  if (!filter.ok()) return StringError(400, filter.status().message());
+  auto filter = AlertFilterOf(req);
+  if (auto* refused = std::get_if<http::Response>(&filter)) return *refused;
+  const auto& f = std::get<alerting::AlertFilter>(filter);
   std::string out = "[";
   bool first = true;
-  for (const auto& g : service.ListAlertGroups(*filter)) {
+  for (const auto& g : service.ListAlertGroups(f)) {
     if (!first) out += ',';
     first = false;
     out += "{\"alerts\":[";
