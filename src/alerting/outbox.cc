@@ -619,6 +619,7 @@ void OutboxSender::Process(const Pick& pick, std::optional<Timestamp> now, RunCo
   if (state == NotificationState::kFailed) ++counts.failed;
   if (state == NotificationState::kPending) ++counts.retried;
   Status st = outbox_.RecordAttempt(row, attempt, state, next, last_error, delivered_at);
+  if (st.ok() && options_.on_attempt) options_.on_attempt(row, attempt, state);
   if (!st.ok()) {
     // The row stays pending and due: it is attempted again (at least once, never lost).
     spdlog::error("outbox: recording attempt of notification {} ({}): {}", row.id, row.receiver,

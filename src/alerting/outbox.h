@@ -197,6 +197,9 @@ class HttpDeliverer final : public Deliverer {
 };
 
 struct OutboxSenderOptions {
+  // Called after each recorded attempt (from a worker thread) with the row, the attempt as
+  // recorded and the row's new state: the hook for metrics. Must be thread-safe and quick.
+  std::function<void(const OutboxRow&, const AttemptRow&, NotificationState)> on_attempt;
   // Worker threads, and the most deliveries in flight at once. Default 8, >= 1.
   int max_in_flight = 8;
   // Most deliveries in flight to one receiver, so a slow one cannot take every worker. Default 2.

@@ -89,12 +89,24 @@ Timestamp RuleManager::Tick(Timestamp now) {
         const auto interval = e->group->interval();
         // Slots that passed while an earlier evaluation ran are skipped, not caught up.
         const int64_t missed = (now - e->next) / interval;
+        // Prometheus's rule_group label: file and name.
+        const std::string group_label = e->group->spec().file + ";" + e->group->spec().name;
         if (missed > 0) {
           missed_ += static_cast<uint64_t>(missed);
           e->next += missed * interval;
+          if (missed_total_ != nullptr) {
+            missed_total_->Add({group_label}, static_cast<double>(missed));
+          }
         }
         alerts = e->group->Evaluate(e->next);
         ++evaluations_;
+        if (evaluations_total_ != nullptr) {
+          evaluations_total_->Add({group_label});
+          duration_->Observe({}, static_cast<double>(e->group->evaluation_time().count()) / 1e6);
+          for (size_t i = 0; i < e->group->size(); ++i) {
+            if (e->group->health(i).health == "err") failures_total_->Add({group_label});
+          }
+        }
         e->next += interval;
       }
       next_due = std::min(next_due, e->next);
@@ -114,6 +126,22 @@ void RuleManager::ForEachGroup(const std::function<void(const RuleGroup&)>& f) c
     std::lock_guard lock(e->mu);
     f(*e->group);
   }
+}
+
+void RuleManager::RegisterMetrics(MetricsRegistry& registry) {
+  evaluations_total_ = &registry.Counter("platops_rule_group_evaluations_total",
+                                         "Rule group evaluations, by group (file;name).",
+                                         {"rule_group"});
+  failures_total_ = &registry.Counter("platops_rule_evaluation_failures_total",
+                                      "Rule evaluations that failed, by group (file;name).",
+                                      {"rule_group"});
+  missed_total_ = &registry.Counter("platops_rule_group_iterations_missed_total",
+                                    "Group evaluations skipped because the previous one ran "
+                                    "late, by group (file;name).",
+                                    {"rule_group"});
+  duration_ = &registry.Histogram("platops_rule_group_duration_seconds",
+                                  "How long one evaluation of a rule group took.", {},
+                                  {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15});
 }
 
 void RuleManager::Start() { loop_.Start(); }

@@ -15,6 +15,7 @@
 #include "alerting/rule_group.h"
 #include "base/clock.h"
 #include "base/deadline_loop.h"
+#include "base/metrics_registry.h"
 
 namespace platops::alerting {
 
@@ -45,6 +46,11 @@ class RuleManager {
   uint64_t missed_iterations() const { return missed_.load(); }
   uint64_t evaluations() const { return evaluations_.load(); }
 
+  // platops_rule_group_evaluations_total, platops_rule_evaluation_failures_total and
+  // platops_rule_group_iterations_missed_total {rule_group}, and
+  // platops_rule_group_duration_seconds (histogram). `registry` must outlive the manager.
+  void RegisterMetrics(MetricsRegistry& registry);
+
   // The first evaluation time of a group at or after `now`: the grid of `interval` shifted by
   // a stable hash of file and name.
   static Timestamp FirstEvaluation(const RuleGroupSpec& spec, std::chrono::milliseconds interval,
@@ -67,6 +73,10 @@ class RuleManager {
   std::vector<std::shared_ptr<Entry>> entries_;  // GUARDED_BY(mu_)
   std::atomic<uint64_t> missed_{0};
   std::atomic<uint64_t> evaluations_{0};
+  CounterFamily* evaluations_total_ = nullptr;  // Set once before Start.
+  CounterFamily* failures_total_ = nullptr;
+  CounterFamily* missed_total_ = nullptr;
+  HistogramFamily* duration_ = nullptr;
 
   DeadlineLoop loop_{clock_, [this](Timestamp now) { return Tick(now); }};
 };

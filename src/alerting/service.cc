@@ -1,8 +1,10 @@
 #include "alerting/service.h"
 
 #include <sodium.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <boost/json.hpp>
 #include <map>
 
@@ -109,8 +111,41 @@ std::vector<store::Migration> AlertingService::Migrations() {
   return {{"alerting", 1,
            "CREATE TABLE silences ("
            " id TEXT PRIMARY KEY, data TEXT NOT NULL, ends_at_ms INTEGER NOT NULL,"
-           " updated_at TEXT NOT NULL)"}};
+           " updated_at TEXT NOT NULL)"},
+          {"alerting", 2,
+           "CREATE TABLE notification_log ("
+           " group_key TEXT NOT NULL, receiver TEXT NOT NULL, firing TEXT NOT NULL,"
+           " resolved TEXT NOT NULL, at_ms INTEGER NOT NULL, PRIMARY KEY (group_key, receiver))"}};
 }
+
+namespace {
+
+// Fingerprints as a space-separated list of 16-digit hex numbers.
+std::string EncodeFingerprints(const std::vector<uint64_t>& fps) {
+  std::string out;
+  for (uint64_t fp : fps) {
+    if (!out.empty()) out += ' ';
+    out += FingerprintString(fp);
+  }
+  return out;
+}
+
+std::vector<uint64_t> DecodeFingerprints(std::string_view text) {
+  std::vector<uint64_t> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find(' ', pos);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view item = text.substr(pos, end - pos);
+    uint64_t v = 0;
+    auto r = std::from_chars(item.data(), item.data() + item.size(), v, 16);
+    if (r.ec == std::errc() && r.ptr == item.data() + item.size()) out.push_back(v);
+    pos = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
 
 AlertingService::AlertingService(store::Store& store, const Clock& clock, AlertingOptions options)
     : store_(store),
@@ -145,7 +180,22 @@ Status AlertingService::Load() {
     for (const auto& row : result) rows.push_back(row.Text(0));
     return Status::Ok();
   }));
+  std::vector<std::pair<std::pair<std::string, std::string>, NotificationLogEntry>> logs;
+  PLATOPS_RETURN_IF_ERROR(store_.Read([&](store::Tx& tx) -> Status {
+    PLATOPS_ASSIGN_OR_RETURN(
+        auto result,
+        tx.Query("SELECT group_key, receiver, firing, resolved, at_ms FROM notification_log"));
+    for (const auto& row : result) {
+      NotificationLogEntry e;
+      e.firing_alerts = DecodeFingerprints(row.Text(2));
+      e.resolved_alerts = DecodeFingerprints(row.Text(3));
+      e.timestamp = Timestamp(std::chrono::milliseconds(row.Int(4)));
+      logs.push_back({{row.Text(0), row.Text(1)}, std::move(e)});
+    }
+    return Status::Ok();
+  }));
   std::lock_guard lock(mu_);
+  for (auto& [key, entry] : logs) logs_[key] = std::move(entry);
   for (const auto& text : rows) {
     auto decoded = DecodeSilence(text);
     if (!decoded.ok()) return decoded.status();
@@ -171,7 +221,7 @@ std::vector<std::string> AlertingService::Receivers() const {
   return receivers_;
 }
 
-Status AlertingService::PostAlerts(std::vector<Alert> alerts) {
+Status AlertingService::PostAlerts(std::vector<Alert> alerts, std::string_view source) {
   const Timestamp now = clock_.Now();
   std::chrono::milliseconds resolve_timeout;
   {
@@ -190,8 +240,12 @@ Status AlertingService::PostAlerts(std::vector<Alert> alerts) {
                            ")");
     }
     if (!st.ok()) {
+      if (invalid_ != nullptr) invalid_->Add({std::string(source)});
       errors.push_back(st.message());
       continue;
+    }
+    if (received_ != nullptr) {
+      received_->Add({std::string(source), a.Resolved(now) ? "resolved" : "firing"});
     }
     valid.push_back(std::move(a));
   }
@@ -389,14 +443,26 @@ std::vector<SilenceView> AlertingService::ListSilences(const std::vector<Matcher
 void AlertingService::GC() {
   const Timestamp now = clock_.Now();
   auto removed = alerts_.GC(now);
-  std::lock_guard lock(mu_);
-  for (const Alert& a : removed) inhibitor_.Remove(a.fingerprint);
-  const size_t before = silences_.Size();
-  if (silences_.GC(now, options_.silence_retention) == 0 || before == 0) return;
-  // Forget the stored rows of the silences GC dropped.
-  const int64_t cutoff = (now - options_.silence_retention).time_since_epoch().count();
+  // Alertmanager forgets a notification after its log retention (120 h by default).
+  const Timestamp log_cutoff = now - options_.silence_retention;
+  bool silences_dropped = false;
+  {
+    std::lock_guard lock(mu_);
+    for (const Alert& a : removed) inhibitor_.Remove(a.fingerprint);
+    std::erase_if(logs_, [&](const auto& kv) { return kv.second.timestamp < log_cutoff; });
+    silences_dropped = silences_.GC(now, options_.silence_retention) > 0;
+  }
+  // Outside the lock: a failed delete leaves rows that the next GC (or the next start) drops.
+  const int64_t silence_cutoff = (now - options_.silence_retention).time_since_epoch().count();
   (void)store_.Write([&](store::Tx& tx) -> Status {
-    return tx.Exec("DELETE FROM silences WHERE ends_at_ms <= $1", {cutoff}).status();
+    if (silences_dropped) {
+      PLATOPS_RETURN_IF_ERROR(
+          tx.Exec("DELETE FROM silences WHERE ends_at_ms <= $1", {silence_cutoff}).status());
+    }
+    return tx
+        .Exec("DELETE FROM notification_log WHERE at_ms < $1",
+              {static_cast<int64_t>(log_cutoff.time_since_epoch().count())})
+        .status();
   });
 }
 
@@ -442,6 +508,9 @@ void AlertingService::Group(const std::vector<Alert>& alerts, Timestamp now) {
         }
         o.send_resolved = send_resolved;
         g.group = std::make_unique<AggregationGroup>(key, std::move(labels), o);
+        if (auto log = logs_.find({key, r->receiver()}); log != logs_.end()) {
+          g.group->RestoreNotificationLog(log->second);
+        }
         g.receiver = r->receiver();
         g.mute_intervals = r->mute_time_intervals();
         g.active_intervals = r->active_time_intervals();
@@ -547,12 +616,79 @@ Timestamp AlertingService::Dispatch(Timestamp now) {
     }
     if (ok) delivered.emplace_back(p.group, p.flush_id);
   }
-  std::lock_guard lock(mu_);
-  for (const auto& [key, flush_id] : delivered) {
-    auto it = groups_.find(key);
-    if (it != groups_.end()) (void)it->second.group->Delivered(flush_id, now);
+  std::vector<std::pair<std::pair<std::string, std::string>, NotificationLogEntry>> entries;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [key, flush_id] : delivered) {
+      auto it = groups_.find(key);
+      if (it == groups_.end() || !it->second.group->Delivered(flush_id, now).ok()) continue;
+      if (const auto& log = it->second.group->notification_log()) {
+        logs_[key] = *log;
+        entries.emplace_back(key, *log);
+      }
+    }
+  }
+  if (!entries.empty()) {
+    // A lost write only means the group may notify once more after a restart.
+    if (Status st = PersistLogs(entries); !st.ok()) {
+      spdlog::warn("alerting: storing the notification log: {}", st.ToString());
+    }
   }
   return next;
+}
+
+void AlertingService::RegisterMetrics(MetricsRegistry& registry) {
+  received_ = &registry.Counter("platops_alerts_received_total",
+                                "Alerts received, by source (api, rule) and status.",
+                                {"source", "status"});
+  invalid_ = &registry.Counter("platops_alerts_invalid_total",
+                               "Alerts refused as invalid, by source.", {"source"});
+  registry.Gauge("platops_alerts", "Alerts held and not resolved, by state.", {"state"}, [this] {
+    const Timestamp now = clock_.Now();
+    auto all = alerts_.List();
+    double active = 0;
+    double suppressed = 0;
+    std::lock_guard lock(mu_);
+    for (const Alert& a : all) {
+      if (a.Resolved(now)) continue;
+      const bool muted = !silences_.Mutes(a.labels, now).empty() ||
+                         inhibitor_.InhibitedBy(a.labels, now).has_value();
+      (muted ? suppressed : active) += 1;
+    }
+    return std::vector<std::pair<LabelValues, double>>{{{"active"}, active},
+                                                       {{"suppressed"}, suppressed}};
+  });
+  registry.Gauge("platops_alert_groups", "Aggregation groups held.", {}, [this] {
+    return std::vector<std::pair<LabelValues, double>>{
+        {{}, static_cast<double>(group_count())}};
+  });
+  registry.Gauge("platops_silences", "Silences held, by state.", {"state"}, [this] {
+    const Timestamp now = clock_.Now();
+    double counts[3] = {0, 0, 0};
+    std::lock_guard lock(mu_);
+    for (const Silence& s : silences_.List(now)) counts[static_cast<int>(StateAt(s, now))] += 1;
+    return std::vector<std::pair<LabelValues, double>>{
+        {{"pending"}, counts[0]}, {{"active"}, counts[1]}, {{"expired"}, counts[2]}};
+  });
+}
+
+Status AlertingService::PersistLogs(
+    const std::vector<std::pair<std::pair<std::string, std::string>, NotificationLogEntry>>&
+        entries) {
+  return store_.Write([&](store::Tx& tx) -> Status {
+    for (const auto& [key, e] : entries) {
+      PLATOPS_RETURN_IF_ERROR(
+          tx.Exec("INSERT INTO notification_log (group_key, receiver, firing, resolved, at_ms)"
+                  " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (group_key, receiver) DO UPDATE SET"
+                  " firing = excluded.firing, resolved = excluded.resolved,"
+                  " at_ms = excluded.at_ms",
+                  {key.first, key.second, EncodeFingerprints(e.firing_alerts),
+                   EncodeFingerprints(e.resolved_alerts),
+                   static_cast<int64_t>(e.timestamp.time_since_epoch().count())})
+              .status());
+    }
+    return Status::Ok();
+  });
 }
 
 void AlertingService::Start() {

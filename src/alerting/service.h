@@ -4,7 +4,7 @@
 // routing tree — answering what Alertmanager's API v2 reads and writes. The HTTP shapes live in
 // api/; this class has no JSON. Thread-safe; time comes from the injected clock.
 //
-// Tables: `silences` (module "alerting"). Events: none yet.
+// Tables: `silences`, `notification_log` (module "alerting"). Events: none yet.
 
 #include <chrono>
 #include <map>
@@ -23,6 +23,7 @@
 #include "alerting/time_interval.h"
 #include "base/clock.h"
 #include "base/deadline_loop.h"
+#include "base/metrics_registry.h"
 #include "base/status.h"
 #include "store/store.h"
 
@@ -92,7 +93,8 @@ class AlertingService {
   // Alertmanager's POST /alerts: each alert is normalized and validated; the valid ones are
   // stored even when others are refused. Returns the refusals, joined as Alertmanager joins them
   // ("; "), as InvalidArgument; ResourceExhausted when the store is full.
-  Status PostAlerts(std::vector<Alert> alerts);
+  // `source` labels the intake counters ("api", "rule").
+  Status PostAlerts(std::vector<Alert> alerts, std::string_view source = "api");
   std::vector<AlertView> ListAlerts(const AlertFilter& filter) const;
   std::vector<AlertGroupView> ListAlertGroups(const AlertFilter& filter) const;
 
@@ -118,6 +120,11 @@ class AlertingService {
   void Stop();
   size_t group_count() const;
 
+  // platops_alerts_received_total{source,status}, platops_alerts_invalid_total{source},
+  // platops_alerts{state}, platops_alert_groups, platops_silences{state}. `registry` must
+  // outlive the service.
+  void RegisterMetrics(MetricsRegistry& registry);
+
   size_t alert_count() const { return alerts_.size(); }
   Timestamp Now() const { return clock_.Now(); }
 
@@ -136,6 +143,9 @@ class AlertingService {
              const std::vector<std::string>& active, Timestamp now) const;  // REQUIRES: mu_.
   Timestamp Tick(Timestamp now);  // Dispatch, and GC every 30 minutes.
   Status Persist(const SilenceSet& next, const std::vector<std::string>& ids);
+  Status PersistLogs(
+      const std::vector<std::pair<std::pair<std::string, std::string>, NotificationLogEntry>>&
+          entries);
 
   store::Store& store_;
   const Clock& clock_;
@@ -159,11 +169,16 @@ class AlertingService {
   // By (group key, receiver). Rebuilt when the routing changes.
   std::map<std::pair<std::string, std::string>, GroupState> groups_;  // GUARDED_BY(mu_)
   std::map<std::string, Receiver> integrations_;                     // GUARDED_BY(mu_)
+  // The last notification of each (group key, receiver), as stored: a group created anew
+  // (after a restart or a reload) starts from it, so nothing is notified twice.
+  std::map<std::pair<std::string, std::string>, NotificationLogEntry> logs_;  // GUARDED_BY(mu_)
   std::map<std::string, std::vector<TimeInterval>> intervals_;       // GUARDED_BY(mu_)
   std::string external_url_;                                         // GUARDED_BY(mu_)
   Outbox* outbox_ = nullptr;                                   // GUARDED_BY(mu_)
 
   Timestamp last_gc_{};  // Dispatcher thread only.
+  CounterFamily* received_ = nullptr;  // Set once before use.
+  CounterFamily* invalid_ = nullptr;
   DeadlineLoop loop_{clock_, [this](Timestamp now) { return Tick(now); }};};
 
 }  // namespace platops::alerting

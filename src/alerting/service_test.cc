@@ -269,5 +269,46 @@ TEST(AlertingDispatchTest, GroupsAreNotifiedThroughTheOutboxAsAlertmanagerWould)
   EXPECT_EQ(notifications().size(), 2u);
 }
 
+// The notification log is stored: after a restart the same firing group is not notified again
+// until its repeat_interval has passed.
+TEST(AlertingDispatchTest, ARestartDoesNotRepeatANotification) {
+  FakeClock clock(kT0);
+  testing::TempStore store(WithOutbox());
+  Outbox outbox(store.store());
+  auto make = [&] {
+    auto service = std::make_unique<AlertingService>(store.store(), clock);
+    EXPECT_TRUE(service->Load().ok());
+    auto root = ParseRouteTree(boost::json::parse(R"({"receiver":"hook","group_wait":"0s",
+                                                     "repeat_interval":"1h"})"),
+                               {"hook"}, {});
+    service->SetRouting(std::move(root).value(), {"hook"}, {});
+    Receiver hook;
+    hook.name = "hook";
+    WebhookConfig w;
+    w.url.value = "http://127.0.0.1:9/hook";
+    hook.webhook_configs.push_back(w);
+    service->SetIntegrations({hook}, {}, "");
+    service->AttachOutbox(&outbox);
+    return service;
+  };
+  auto count = [&] { return outbox.ListNotifications({}, 100)->items.size(); };
+  auto service = make();
+  ASSERT_TRUE(service->PostAlerts({Firing({{"alertname", "Down"}})}).ok());
+  service->Dispatch(clock.Now());
+  ASSERT_EQ(count(), 1u);
+
+  service.reset();  // A restart: alerts are re-sent by Prometheus, groups are new.
+  clock.Advance(minutes(2));
+  service = make();
+  ASSERT_TRUE(service->PostAlerts({Firing({{"alertname", "Down"}})}).ok());
+  service->Dispatch(clock.Now());
+  EXPECT_EQ(count(), 1u);
+  // Past repeat_interval the unchanged group is notified again.
+  clock.Advance(hours(1));
+  ASSERT_TRUE(service->PostAlerts({Firing({{"alertname", "Down"}})}).ok());
+  service->Dispatch(clock.Now() + std::chrono::minutes(5));
+  EXPECT_EQ(count(), 2u);
+}
+
 }  // namespace
 }  // namespace platops::alerting

@@ -203,7 +203,39 @@ Status Core::OpenAlerting(const ServerConfig& config) {
   // Notifications: stored in the outbox by the dispatcher, delivered by the sender.
   outbox_ = std::make_unique<alerting::Outbox>(*store_);
   deliverer_ = std::make_unique<alerting::HttpDeliverer>();
-  sender_ = std::make_unique<alerting::OutboxSender>(*outbox_, *deliverer_, clock_);
+  alerting::OutboxSenderOptions so;
+  if (metrics_ != nullptr) {
+    alerting_->RegisterMetrics(*metrics_);
+    CounterFamily& sent = metrics_->Counter(
+        "platops_notifications_total", "Notifications delivered, by receiver and integration.",
+        {"receiver", "integration"});
+    CounterFamily& failed = metrics_->Counter(
+        "platops_notifications_failed_total",
+        "Notifications given up on (a permanent error or past their maximum age), by receiver "
+        "and integration.",
+        {"receiver", "integration"});
+    CounterFamily& attempts = metrics_->Counter(
+        "platops_notification_attempts_total", "Delivery attempts, by receiver and outcome.",
+        {"receiver", "outcome"});
+    HistogramFamily& latency = metrics_->Histogram(
+        "platops_notification_latency_seconds",
+        "Time from a notification's creation to its delivery, by receiver.", {"receiver"},
+        {0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 3600});
+    const Clock* clock = &clock_;
+    so.on_attempt = [&sent, &failed, &attempts, &latency, clock](
+                        const alerting::OutboxRow& row, const alerting::AttemptRow& attempt,
+                        alerting::NotificationState state) {
+      attempts.Add({row.receiver, std::string(alerting::AttemptOutcomeName(attempt.outcome))});
+      if (state == alerting::NotificationState::kDelivered) {
+        sent.Add({row.receiver, row.integration});
+        latency.Observe({row.receiver},
+                        static_cast<double>((clock->Now() - row.created_at).count()) / 1000);
+      } else if (state == alerting::NotificationState::kFailed) {
+        failed.Add({row.receiver, row.integration});
+      }
+    };
+  }
+  sender_ = std::make_unique<alerting::OutboxSender>(*outbox_, *deliverer_, clock_, so);
   alerting_->AttachOutbox(outbox_.get());
   sender_->Start();
   alerting_->Start();
@@ -263,10 +295,11 @@ Status Core::OpenAlerting(const ServerConfig& config) {
           a.generator_url = external_url + "/graph?g0.expr=" + QueryEscape(o.expr) + "&g0.tab=1";
           alerts.push_back(std::move(a));
         }
-        Status st = service->PostAlerts(std::move(alerts));
+        Status st = service->PostAlerts(std::move(alerts), "rule");
         if (!st.ok()) spdlog::warn("alerting: rule alerts refused: {}", st.message());
       });
   spdlog::info("alerting: {} rule groups from {} files", groups.size(), files.size());
+  if (metrics_ != nullptr) rules_->RegisterMetrics(*metrics_);
   rules_->Update(std::move(groups));
   rules_->Start();
   return Status::Ok();

@@ -580,6 +580,9 @@ receivers:
         _, body, _ = request(s.url + "/prometheus/api/v1/alerts")
         self.assertEqual(json.loads(body)["data"]["alerts"][0]["state"], "firing")
         self.assertEqual(prom_query(s.url, "e2e:up:sum")["result"][0]["value"][1], "1")
+        _, metrics, _ = request(s.url + "/metrics")
+        self.assertIn(f'platops_rule_group_evaluations_total{{rule_group="{rules};self"}}', metrics)
+        self.assertIn('platops_alerts_received_total{source="rule",status="firing"}', metrics)
         _, body, _ = request(s.url + "/alertmanager/api/v2/receivers")
         self.assertEqual(json.loads(body), [{"name": "default"}, {"name": "ops"}, {"name": "pager"}])
         _, body, _ = request(s.url + "/alertmanager/api/v2/status")
@@ -656,6 +659,12 @@ receivers:
             self.assertEqual(status, 200)
             wait_for(lambda: (any(m["status"] == "resolved" for _, _, m in received), received),
                      30, "the resolved notification")
+            _, metrics, _ = request(s.url + "/metrics")
+            self.assertIn('platops_alerts_received_total{source="api",status="firing"} 1', metrics)
+            self.assertIn('platops_alerts_received_total{source="api",status="resolved"} 1', metrics)
+            self.assertRegex(metrics, r'platops_notifications_total\{receiver="hook",'
+                                      r'integration="webhook\[0\]"\} [12]')
+            self.assertIn("platops_notification_latency_seconds_count", metrics)
         finally:
             hook.shutdown()
             hook.server_close()
