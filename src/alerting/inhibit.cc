@@ -42,10 +42,29 @@ Inhibitor::Inhibitor(std::vector<InhibitRule> rules) { SetRules(std::move(rules)
 void Inhibitor::SetRules(std::vector<InhibitRule> rules) {
   rules_ = std::move(rules);
   sources_.assign(rules_.size(), {});
-  for (const auto& [fingerprint, alert] : alerts_) IndexAlert(alert);
+  for (auto it = alerts_.begin(); it != alerts_.end();) {
+    IndexAlert(it->second);
+    if (!IsSource(it->second.labels)) {
+      it = alerts_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+bool Inhibitor::IsSource(const LabelSet& labels) const {
+  for (const auto& rule : rules_) {
+    if (MatchesAll(rule.source_matchers, labels)) return true;
+  }
+  return false;
 }
 
 void Inhibitor::Update(const InhibitorAlert& alert) {
+  // Only a possible source is held: an alert no rule's source side accepts cannot inhibit.
+  if (!IsSource(alert.labels)) {
+    Remove(alert.fingerprint);
+    return;
+  }
   alerts_.insert_or_assign(alert.fingerprint, alert);
   IndexAlert(alert);
 }

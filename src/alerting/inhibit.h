@@ -54,12 +54,14 @@ class Inhibitor {
   Inhibitor() = default;
   explicit Inhibitor(std::vector<InhibitRule> rules);
 
-  // Replaces the rules (a configuration reload); the current alerts are kept and re-indexed.
+  // Replaces the rules (a configuration reload); the alerts held are re-indexed. Only possible
+  // sources are held, so the caller feeds its current alerts again through Update.
   void SetRules(std::vector<InhibitRule> rules);
   const std::vector<InhibitRule>& rules() const { return rules_; }
 
   // Adds or replaces the alert with this fingerprint (resolved alerts too: they are skipped at
-  // query time, as the state they are in depends on `now`).
+  // query time, as the state they are in depends on `now`). An alert no rule's source side
+  // accepts is not held (it cannot inhibit), which keeps memory to the possible sources.
   void Update(const InhibitorAlert& alert);
   // Forgets an alert (it was garbage-collected from the alert store). Unknown fingerprints are
   // ignored.
@@ -78,6 +80,7 @@ class Inhibitor {
 
  private:
   void IndexAlert(const InhibitorAlert& alert);
+  bool IsSource(const LabelSet& labels) const;
 
   std::vector<InhibitRule> rules_;
   std::map<uint64_t, InhibitorAlert> alerts_;

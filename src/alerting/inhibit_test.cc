@@ -196,17 +196,26 @@ TEST(InhibitorTest, TwoSidedMatches) {
   }
 }
 
-TEST(InhibitorTest, SetRulesReindexesCurrentAlerts) {
+// Only possible sources are held: new rules re-index them, and alerts no rule wanted before are
+// fed again by the caller (the service re-feeds its alert store).
+TEST(InhibitorTest, SetRulesReindexesTheSourcesItHolds) {
   Inhibitor inhibitor;
   InhibitorAlert source = Firing({{"alertname", "Down"}, {"severity", "critical"}});
   inhibitor.Update(source);
+  EXPECT_EQ(inhibitor.size(), 0u);  // No rule: nothing can inhibit, nothing is held.
   const LabelSet target = {{"alertname", "Slow"}, {"severity", "warning"}};
   EXPECT_EQ(inhibitor.InhibitedBy(target, kNow), std::nullopt);
 
   inhibitor.SetRules({Rule(R"({severity="critical"})", R"({severity="warning"})")});
+  inhibitor.Update(source);
+  EXPECT_EQ(inhibitor.size(), 1u);
   EXPECT_EQ(inhibitor.InhibitedBy(target, kNow), source.fingerprint);
+  inhibitor.SetRules({Rule(R"({severity="critical"})", R"({severity="info"})"),
+                      Rule(R"({severity="critical"})", R"({severity="warning"})")});
+  EXPECT_EQ(inhibitor.InhibitedBy(target, kNow), source.fingerprint);  // Re-indexed.
   inhibitor.SetRules({Rule(R"({severity="page"})", R"({severity="warning"})")});
   EXPECT_EQ(inhibitor.InhibitedBy(target, kNow), std::nullopt);
+  EXPECT_EQ(inhibitor.size(), 0u);  // No longer a possible source: dropped.
   EXPECT_EQ(inhibitor.rules().size(), 1u);
 }
 

@@ -214,6 +214,7 @@ void AlertingService::SetRouting(std::unique_ptr<Route> root, std::vector<std::s
   route_ = std::move(root);
   receivers_ = std::move(receivers);
   inhibitor_.SetRules(std::move(inhibit_rules));
+  alerts_.ForEach([&](const Alert& a) { inhibitor_.Update(ForInhibitor(a)); });
 }
 
 std::vector<std::string> AlertingService::Receivers() const {

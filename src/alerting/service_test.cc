@@ -196,6 +196,21 @@ TEST_F(AlertingServiceTest, InhibitionAndRoutingShowInTheAlertsAndGroups) {
   EXPECT_EQ(n, 3u);
 }
 
+TEST_F(AlertingServiceTest, InhibitionRulesLoadedLaterApplyToAlertsAlreadyHeld) {
+  ASSERT_TRUE(service_->PostAlerts({Firing({{"alertname", "DbDown"}, {"severity", "critical"}}),
+                                    Firing({{"alertname", "DbSlow"}, {"severity", "warning"}})})
+                  .ok());
+  InhibitRule rule;
+  rule.source_matchers = {M(MatchType::kEqual, "severity", "critical")};
+  rule.target_matchers = {M(MatchType::kEqual, "severity", "warning")};
+  Route(R"({"receiver":"default"})", {"default"}, {rule});
+  AlertFilter uninhibited;
+  uninhibited.inhibited = false;
+  auto shown = service_->ListAlerts(uninhibited);
+  ASSERT_EQ(shown.size(), 1u);
+  EXPECT_EQ(shown[0].alert.labels.Get("alertname"), "DbDown");
+}
+
 std::vector<store::Migration> WithOutbox() {
   auto m = AlertingService::Migrations();
   for (auto& x : Outbox::Migrations()) m.push_back(x);
