@@ -279,15 +279,16 @@ Status AlertingService::PostAlerts(std::vector<Alert> alerts, std::string_view s
   return Status::Ok();
 }
 
-AlertView AlertingService::View(const Alert& alert, Timestamp now) const {
+AlertView AlertingService::View(Alert alert, Timestamp now) const {
   AlertView v;
-  v.alert = alert;
-  v.silenced_by = silences_.Mutes(alert.labels, now);
-  if (auto by = inhibitor_.InhibitedBy(alert.labels, now)) {
+  v.alert = std::move(alert);
+  const LabelSet& labels = v.alert.labels;
+  v.silenced_by = silences_.Mutes(labels, now);
+  if (auto by = inhibitor_.InhibitedBy(labels, now)) {
     v.inhibited_by.push_back(FingerprintString(*by));
   }
   if (route_) {
-    for (const Route* r : route_->Match(alert.labels)) v.receivers.push_back(r->receiver());
+    for (const Route* r : route_->Match(labels)) v.receivers.push_back(r->receiver());
   }
   return v;
 }
@@ -312,17 +313,15 @@ bool Passes(const AlertView& v, const AlertFilter& f) {
 std::vector<AlertView> AlertingService::ListAlerts(const AlertFilter& filter) const {
   const Timestamp now = clock_.Now();
   std::vector<AlertView> out;
-  auto all = alerts_.List();
+  auto all = alerts_.List();  // By fingerprint: as Alertmanager lists them (16 hex digits sort
+                              // as the numbers do).
+  out.reserve(all.size());
   std::lock_guard lock(mu_);
-  for (const Alert& a : all) {
+  for (Alert& a : all) {
     if (a.Resolved(now)) continue;
-    AlertView v = View(a, now);
+    AlertView v = View(std::move(a), now);
     if (Passes(v, filter)) out.push_back(std::move(v));
   }
-  // Alertmanager lists alerts by fingerprint as text.
-  std::sort(out.begin(), out.end(), [](const AlertView& a, const AlertView& b) {
-    return FingerprintString(a.alert.fingerprint) < FingerprintString(b.alert.fingerprint);
-  });
   return out;
 }
 

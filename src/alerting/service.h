@@ -136,7 +136,7 @@ class AlertingService {
   std::string ConfigText() const;
 
  private:
-  AlertView View(const Alert& alert, Timestamp now) const;  // REQUIRES: mu_ held.
+  AlertView View(Alert alert, Timestamp now) const;  // REQUIRES: mu_ held.
   // Adds stored alerts to their aggregation groups. REQUIRES: mu_ held.
   void Group(const std::vector<Alert>& alerts, Timestamp now);
   bool Muted(const GroupAlert& a, const std::vector<std::string>& mute,
