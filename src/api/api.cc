@@ -11,6 +11,7 @@ void RegisterChecksApi(http::Router& router, ApiDeps& deps);
 void RegisterPrometheusApi(http::Router& router, ApiDeps& deps);
 void RegisterScrapeApi(http::Router& router, ApiDeps& deps);
 void RegisterAlertmanagerApi(http::Router& router, ApiDeps& deps);
+void RegisterNotificationsApi(http::Router& router, ApiDeps& deps);
 
 void RegisterApi(http::Router& router, ApiDeps& deps) {
   RegisterSystemApi(router, deps);
@@ -22,6 +23,7 @@ void RegisterApi(http::Router& router, ApiDeps& deps) {
   RegisterPrometheusApi(router, deps);
   RegisterScrapeApi(router, deps);
   RegisterAlertmanagerApi(router, deps);
+  RegisterNotificationsApi(router, deps);
 }
 
 }  // namespace platops::api

@@ -20,6 +20,7 @@
 
 namespace platops::alerting {
 class AlertingService;
+class Outbox;
 class RuleManager;
 }
 namespace platops::scrape {
@@ -55,6 +56,8 @@ struct ApiDeps {
   alerting::AlertingService* alerting = nullptr;
   // The rule groups behind /prometheus/api/v1/rules and /alerts (empty answers when null).
   alerting::RuleManager* rules = nullptr;
+  // The notification outbox behind GET /api/v1/notifications; not registered when null.
+  alerting::Outbox* outbox = nullptr;
 };
 
 // Registers every route. `deps` must outlive the router.

@@ -69,6 +69,7 @@ constexpr RouteDoc kRoutes[] = {
     {"PUT", "/api/v1/maintenance-windows/{name}", "Replace a maintenance window (needs version or If-Match)", "checks", "operator", "MaintenanceWindowInput", "MaintenanceWindow", 200, ""},
     {"PATCH", "/api/v1/maintenance-windows/{name}", "Merge-patch a maintenance window", "checks", "operator", "MaintenanceWindowPatch", "MaintenanceWindow", 200, ""},
     {"DELETE", "/api/v1/maintenance-windows/{name}", "Delete a maintenance window", "checks", "operator", "", "", 204, ""},
+    {"GET", "/api/v1/notifications", "Delivery attempts of notifications, newest first (receiver, status ok|retry|failed, from, to)", "alerting", "viewer", "", "NotificationAttemptPage", 200, "receiver,status,from,to,limit,cursor"},
     {"GET", "/api/v1/scrape-targets", "List scrape targets (Prometheus scrape jobs), optionally of one service", "scrape", "viewer", "", "ScrapeTargetPage", 200, "service,limit,cursor"},
     {"POST", "/api/v1/scrape-targets", "Create a scrape target", "scrape", "operator", "ScrapeTargetInput", "ScrapeTarget", 201, ""},
     {"GET", "/api/v1/scrape-targets/{job}", "Get a scrape target with its targets' health", "scrape", "viewer", "", "ScrapeTarget", 200, ""},
@@ -246,6 +247,8 @@ constexpr const char* kSchemas = R"json({
       "version": {"type": "integer"}, "created_at": {"type": "string"}, "updated_at": {"type": "string"}}},
   "ScrapeTargetPatch": {"type": "object", "description": "RFC 7386 merge patch of ScrapeTargetInput"},
   "ScrapeTarget": {"allOf": [{"$ref": "#/components/schemas/ScrapeTargetInput"}]},
+  "NotificationAttempt": {"type": "object", "properties": {"id": {"type": "integer"}, "notification_id": {"type": "integer"}, "receiver": {"type": "string"}, "at": {"type": "string", "format": "date-time"}, "status": {"type": "string", "enum": ["ok", "retry", "failed"]}, "status_code": {"type": "integer"}, "latency_ms": {"type": "integer"}, "error": {"type": "string"}}},
+  "NotificationAttemptPage": {"type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/NotificationAttempt"}}, "next_cursor": {"type": "string", "nullable": true}}},
   "ScrapeTargetPage": {"type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/ScrapeTarget"}}, "next_cursor": {"type": "string", "nullable": true}}},
   "MaintenanceWindow": {"allOf": [{"$ref": "#/components/schemas/MaintenanceWindowInput"}]},
   "MaintenanceWindowPage": {"type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/MaintenanceWindow"}}, "next_cursor": {"type": "string", "nullable": true}}}

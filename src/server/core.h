@@ -65,6 +65,7 @@ class Core {
   Status OpenAlerting(const ServerConfig& config);
   // Null until OpenAlerting.
   alerting::RuleManager* rules() { return rules_.get(); }
+  alerting::Outbox* outbox() { return outbox_.get(); }
 
   // Starts the probe engine and the checks' scheduler (serve only; offline commands never probe).
   void StartChecks();

@@ -153,6 +153,7 @@ int Serve(const ServerConfig& config) {
   deps.scrape = &core->scrape();
   deps.alerting = &core->alerting();
   deps.rules = core->rules();
+  deps.outbox = core->outbox();
   for (const auto& w : core->scrape().PromConfigWarnings()) spdlog::warn("prometheus.yml: {}", w);
   api::RegisterApi(router, deps);
 

@@ -665,6 +665,16 @@ receivers:
             self.assertRegex(metrics, r'platops_notifications_total\{receiver="hook",'
                                       r'integration="webhook\[0\]"\} [12]')
             self.assertIn("platops_notification_latency_seconds_count", metrics)
+            # Every delivery attempt is on record.
+            status, body, _ = request(s.url + "/api/v1/notifications?receiver=hook&status=ok")
+            self.assertEqual(status, 200)
+            attempts = json.loads(body)["items"]
+            self.assertGreaterEqual(len(attempts), 2)
+            self.assertEqual(attempts[0]["status_code"], 200)
+            self.assertEqual(attempts[0]["receiver"], "hook")
+            status, body, _ = request(s.url + "/api/v1/notifications?status=lost")
+            self.assertEqual(status, 400)
+            self.assertEqual(json.loads(body)["error"]["field"], "status")
         finally:
             hook.shutdown()
             hook.server_close()
