@@ -894,10 +894,6 @@ Result<AmConfig> ParseAlertmanagerConfig(std::string_view yaml, const AmConfigOp
   if (auto templates = top.TextList("templates")) {
     for (size_t i = 0; i < templates->size(); ++i) {
       config.templates.push_back(ctx.Resolve((*templates)[i]));
-      ctx.Report(Index("templates", i),
-                 fmt::format("Go notification templates are not loaded by platops; {} is not "
-                             "read and notifications use the built-in default text",
-                             GoQuote((*templates)[i])));
     }
   }
   PLATOPS_RETURN_IF_ERROR(top.Finish());

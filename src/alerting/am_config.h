@@ -178,7 +178,7 @@ struct AmConfig {
   std::vector<InhibitRule> inhibit_rules;
   // `mute_time_intervals` entries first, then `time_intervals`; names unique across both.
   std::vector<NamedTimeInterval> time_intervals;
-  // `templates` globs, resolved against the directory. Not loaded (see `unsupported`).
+  // `templates` globs, resolved against the directory; the caller reads the files.
   std::vector<std::string> templates;
   std::vector<UnsupportedItem> unsupported;
   // The file as written (its JSON form), for ToRedactedJson.

@@ -19,6 +19,7 @@ namespace {
 
 using std::chrono::milliseconds;
 
+// Every column but sealed_secret, which only Get and delivery read (as a 15th column).
 constexpr std::string_view kOutboxColumns =
     "id, idempotency_key, receiver, integration, kind, target, request, headers, created_at,"
     " next_attempt_at, attempts, state, last_error, delivered_at";
@@ -63,6 +64,7 @@ OutboxRow RowToOutbox(const store::Row& r) {
   o.state = ParseNotificationState(r.Text(11)).value_or(NotificationState::kPending);
   o.last_error = r.Text(12);
   if (!r.IsNull(13)) o.delivered_at = FromMs(r.Int(13));
+  if (r.size() > 14) o.sealed_secret = r.Text(14);
   return o;
 }
 
@@ -97,6 +99,11 @@ Status Validate(const OutgoingNotification& n) {
                            "kind");
   }
   if (n.target.empty()) return InvalidArgument("must not be empty", "target");
+  if (!n.sealed_secret.empty() && !SecretBox::LooksSealed(n.sealed_secret)) {
+    return InvalidArgument("must be sealed with SecretBox (" + std::string(SecretBox::kPrefix) +
+                               "...); a plaintext secret is never stored",
+                           "sealed_secret");
+  }
   for (const auto& [name, value] : n.headers) {
     if (!IsHeaderToken(name)) {
       return InvalidArgument("not a valid header name: " + QuoteForMessage(name), "headers");
@@ -174,6 +181,31 @@ std::optional<AttemptOutcome> ParseAttemptOutcome(std::string_view name) {
   return std::nullopt;
 }
 
+std::string SealDeliverySecret(const SecretBox& box, const DeliverySecret& secret) {
+  boost::json::object obj;
+  if (!secret.url.empty()) obj["url"] = secret.url;
+  if (!secret.password.empty()) obj["password"] = secret.password;
+  return box.Seal(boost::json::serialize(obj));
+}
+
+Result<DeliverySecret> OpenDeliverySecret(const SecretBox* box, std::string_view sealed) {
+  if (sealed.empty()) return DeliverySecret{};
+  if (box == nullptr) return Internal("no secret box configured to open the sealed secret");
+  PLATOPS_ASSIGN_OR_RETURN(std::string text, box->Open(sealed));
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(text, ec);
+  if (ec || !v.is_object()) return Internal("the sealed secret opened, but is not a JSON object");
+  DeliverySecret out;
+  for (const auto& [name, value] : v.get_object()) {
+    if (!value.is_string()) {
+      return Internal("the sealed secret's " + std::string(name) + " is not a string");
+    }
+    if (name == "url") out.url = std::string(value.get_string());
+    if (name == "password") out.password = std::string(value.get_string());
+  }
+  return out;
+}
+
 // ---- Outbox ------------------------------------------------------------------------------------
 
 Outbox::Outbox(store::Store& store) : store_(store) {}
@@ -199,7 +231,9 @@ std::vector<store::Migration> Outbox::Migrations() {
            " status_code INTEGER NOT NULL, latency_ms INTEGER NOT NULL, error TEXT NOT NULL);"
            "CREATE INDEX notification_attempts_outbox ON notification_attempts (outbox_id);"
            "CREATE INDEX notification_attempts_receiver ON notification_attempts (receiver, id);"
-           "CREATE INDEX notification_attempts_at ON notification_attempts (at);"}};
+           "CREATE INDEX notification_attempts_at ON notification_attempts (at);"},
+          {"alerting_outbox", 2,
+           "ALTER TABLE notification_outbox ADD COLUMN sealed_secret TEXT NOT NULL DEFAULT ''"}};
 }
 
 Result<int64_t> Outbox::Enqueue(const OutgoingNotification& n, Timestamp now) {
@@ -220,11 +254,11 @@ Result<int64_t> Outbox::Enqueue(const OutgoingNotification& n, Timestamp now) {
         auto next, tx.QueryOne("SELECT COALESCE(MAX(id), 0) + 1 FROM notification_outbox"));
     id = next->Int(0);
     PLATOPS_RETURN_IF_ERROR(
-        tx.Exec(fmt::format("INSERT INTO notification_outbox ({}) VALUES ($1, $2, $3, $4, $5,"
-                            " $6, $7, $8, $9, $9, 0, 'pending', '', NULL)",
+        tx.Exec(fmt::format("INSERT INTO notification_outbox ({}, sealed_secret) VALUES ($1, $2,"
+                            " $3, $4, $5, $6, $7, $8, $9, $9, 0, 'pending', '', NULL, $10)",
                             kOutboxColumns),
                 {id, n.idempotency_key, n.receiver, n.integration, n.kind, n.target, n.request,
-                 HeadersToJson(n.headers), Ms(now)})
+                 HeadersToJson(n.headers), Ms(now), n.sealed_secret})
             .status());
     added = true;
     return Status::Ok();
@@ -241,7 +275,8 @@ Result<std::optional<OutboxRow>> Outbox::Get(int64_t id) const {
   PLATOPS_RETURN_IF_ERROR(store_.Read([&](store::Tx& tx) -> Status {
     PLATOPS_ASSIGN_OR_RETURN(
         auto row,
-        tx.QueryOne(fmt::format("SELECT {} FROM notification_outbox WHERE id = $1", kOutboxColumns),
+        tx.QueryOne(fmt::format("SELECT {}, sealed_secret FROM notification_outbox WHERE id = $1",
+                                kOutboxColumns),
                     {id}));
     if (row) out = RowToOutbox(*row);
     return Status::Ok();
@@ -253,8 +288,9 @@ Result<std::optional<OutboxRow>> Outbox::LoadIfDue(int64_t id, Timestamp now) co
   std::optional<OutboxRow> out;
   PLATOPS_RETURN_IF_ERROR(store_.Read([&](store::Tx& tx) -> Status {
     PLATOPS_ASSIGN_OR_RETURN(
-        auto row, tx.QueryOne(fmt::format("SELECT {} FROM notification_outbox WHERE id = $1"
-                                          " AND state = 'pending' AND next_attempt_at <= $2",
+        auto row, tx.QueryOne(fmt::format("SELECT {}, sealed_secret FROM notification_outbox"
+                                          " WHERE id = $1 AND state = 'pending'"
+                                          " AND next_attempt_at <= $2",
                                           kOutboxColumns),
                               {id, Ms(now)}));
     if (row) out = RowToOutbox(*row);
@@ -390,6 +426,13 @@ Result<DeliveryResult> HttpDeliverer::Deliver(const OutboxRow& row) {
   http::ClientRequest req;
   req.method = http::Method::kPost;
   req.url = row.target;
+  if (!row.sealed_secret.empty()) {
+    Result<DeliverySecret> secret = OpenDeliverySecret(options_.secret_box, row.sealed_secret);
+    if (!secret.ok()) {
+      return DeliveryResult{AttemptOutcome::kFailed, 0, milliseconds(0), secret.status().message()};
+    }
+    if (!secret->url.empty()) req.url = std::move(secret->url);
+  }
   req.body = row.request;
   req.timeout = options_.timeout;
   req.verify_tls = options_.verify_tls;

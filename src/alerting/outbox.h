@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/secret_box.h"
 #include "base/status.h"
 #include "http/client.h"
 #include "store/store.h"
@@ -49,9 +50,25 @@ struct OutgoingNotification {
   // URL or address. Stored and shown by the API as given, so it must not embed a secret that the
   // API may not show.
   std::string target;
-  std::string request;                         // the body to send
-  std::map<std::string, std::string> headers;  // extra headers, e.g. the body's signature
+  std::string request;  // the body to send
+  // Webhook and Slack: extra HTTP headers, e.g. the body's signature. Email: the SMTP session's
+  // parameters (see smtp.h), not message headers.
+  std::map<std::string, std::string> headers;
+  // "" or a DeliverySecret sealed by SecretBox ("sbx1:..."); Enqueue refuses anything else, so no
+  // plaintext secret reaches the store. Never shown by an API.
+  std::string sealed_secret;
 };
+
+// What a row's sealed_secret holds once opened: the JSON object {"url": ..., "password": ...},
+// each member present only when non-empty.
+struct DeliverySecret {
+  std::string url;       // sent to instead of the row's redacted target (Slack's webhook URL)
+  std::string password;  // the SMTP AUTH password (or CRAM-MD5 secret)
+};
+
+std::string SealDeliverySecret(const SecretBox& box, const DeliverySecret& secret);
+// `box` may be null only when `sealed` is empty (nothing to open: an empty secret).
+Result<DeliverySecret> OpenDeliverySecret(const SecretBox* box, std::string_view sealed);
 
 struct OutboxRow {
   int64_t id = 0;
@@ -62,6 +79,9 @@ struct OutboxRow {
   std::string target;
   std::string request;
   std::map<std::string, std::string> headers;
+  // Loaded by Get and for delivery; always "" in ListNotifications pages, which is what an API
+  // lists from, so a handler cannot show it by accident.
+  std::string sealed_secret;
   Timestamp created_at{};
   Timestamp next_attempt_at{};
   int64_t attempts = 0;
@@ -179,12 +199,15 @@ struct HttpDelivererOptions {
   bool verify_tls = true;
   // Makes the clients; default http::NewCurlClient.
   std::function<std::unique_ptr<http::Client>()> make_client;
+  // Opens rows' sealed_secret; must outlive the deliverer. Null: a row with a sealed secret fails.
+  const SecretBox* secret_box = nullptr;
 };
 
-// Webhook-style delivery: POST the stored body to `target` with Content-Type: application/json,
-// User-Agent: platops, Idempotency-Key and the stored extra headers. 2xx delivered; 429, 5xx and
-// no response retried; any other status failed for good. Thread-safety: thread-safe (a pool of
-// clients, one per concurrent delivery).
+// Webhook-style delivery: POST the stored body to `target` (or to the sealed secret's url when it
+// has one: Slack) with Content-Type: application/json, User-Agent: platops, Idempotency-Key and
+// the stored extra headers. A sealed secret that does not open fails the row for good. 2xx
+// delivered; 429, 5xx and no response retried; any other status failed for good. Thread-safety:
+// thread-safe (a pool of clients, one per concurrent delivery).
 class HttpDeliverer final : public Deliverer {
  public:
   explicit HttpDeliverer(HttpDelivererOptions options = {});

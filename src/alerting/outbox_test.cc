@@ -553,6 +553,92 @@ TEST_F(OutboxTest, PruneDropsFinishedRowsAndAttemptsPastRetention) {
   EXPECT_EQ(Attempts(new_ok).size(), 1u);
 }
 
+// ---- Sealed secrets ----------------------------------------------------------------------------
+
+SecretBox TestBox(char fill = 'k') { return SecretBox::FromKey(std::string(32, fill)).value(); }
+
+TEST_F(OutboxTest, SealedSecretIsStoredReadForDeliveryAndNeverListed) {
+  SecretBox box = TestBox();
+  OutgoingNotification n = Note("k-secret");
+  n.kind = "slack";
+  n.target = "https://hooks.slack.com/<secret>";
+  n.sealed_secret = SealDeliverySecret(box, {"https://hooks.slack.com/services/T/B/XYZ", ""});
+  const int64_t id = Enqueue(n);
+
+  // Get (the delivery side) returns it as stored...
+  EXPECT_EQ(Row(id).sealed_secret, n.sealed_secret);
+  auto opened = OpenDeliverySecret(&box, Row(id).sealed_secret);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ(opened->url, "https://hooks.slack.com/services/T/B/XYZ");
+  // ...and so does the row a deliverer is handed.
+  Run();
+  ASSERT_EQ(deliverer_.AllCalls().size(), 1u);
+  EXPECT_EQ(deliverer_.AllCalls()[0].sealed_secret, n.sealed_secret);
+  // A listing, what an API shows, never carries it.
+  auto page = outbox_->ListNotifications({}, 10);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->items.size(), 1u);
+  EXPECT_EQ(page->items[0].id, id);
+  EXPECT_EQ(page->items[0].sealed_secret, "");
+}
+
+TEST_F(OutboxTest, EnqueueRefusesAPlaintextSecret) {
+  OutgoingNotification n = Note("k-plain");
+  n.sealed_secret = R"({"password":"hunter2"})";
+  auto r = outbox_->Enqueue(n, clock_.Now());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().field(), "sealed_secret");
+  EXPECT_EQ(r.status().message(),
+            "must be sealed with SecretBox (sbx1:...); a plaintext secret is never stored");
+}
+
+TEST(OutboxMigrationTest, RowsWrittenBeforeTheSealedSecretColumnReadAsEmpty) {
+  const auto all = Outbox::Migrations();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[1].module, "alerting_outbox");
+  EXPECT_EQ(all[1].version, 2);
+  testing::TempStore db({all[0]});
+  ASSERT_TRUE(db.store()
+                  .Write([](store::Tx& tx) -> Status {
+                    return tx
+                        .Exec(
+                            "INSERT INTO notification_outbox (id, idempotency_key,"
+                            " receiver, integration, kind, target, request, headers,"
+                            " created_at, next_attempt_at, attempts, state, last_error,"
+                            " delivered_at) VALUES (1, 'old', 'team-a', 'webhook[0]',"
+                            " 'webhook', 'http://h/', '{}', '{}', 5, 5, 0, 'pending', '',"
+                            " NULL)")
+                        .status();
+                  })
+                  .ok());
+  db.Reopen(all);
+  Outbox outbox(db.store());
+  auto row = outbox.Get(1);
+  ASSERT_TRUE(row.ok() && row->has_value()) << row.status().ToString();
+  EXPECT_EQ((*row)->idempotency_key, "old");
+  EXPECT_EQ((*row)->sealed_secret, "");
+}
+
+TEST(DeliverySecretTest, SealsJsonAndOpensOnlyWithTheKey) {
+  SecretBox box = TestBox();
+  const std::string sealed = SealDeliverySecret(box, {"https://x/y", "pw"});
+  EXPECT_EQ(sealed.rfind("sbx1:", 0), 0u);
+  EXPECT_EQ(*box.Open(sealed), R"({"url":"https://x/y","password":"pw"})");
+  auto opened = OpenDeliverySecret(&box, sealed);
+  ASSERT_TRUE(opened.ok());
+  EXPECT_EQ(opened->url, "https://x/y");
+  EXPECT_EQ(opened->password, "pw");
+  EXPECT_EQ(*box.Open(SealDeliverySecret(box, {"", "pw"})), R"({"password":"pw"})");
+
+  auto empty = OpenDeliverySecret(nullptr, "");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty->url, "");
+  EXPECT_FALSE(OpenDeliverySecret(nullptr, sealed).ok());
+  SecretBox other = TestBox('o');
+  EXPECT_EQ(OpenDeliverySecret(&other, sealed).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_FALSE(OpenDeliverySecret(&box, box.Seal("not json")).ok());
+}
+
 // ---- HttpDeliverer against a loopback server ----------------------------------------------------
 
 struct Received {
@@ -667,6 +753,39 @@ TEST_F(HttpDelivererTest, PostsTheBodyWithHeadersAndClassifiesAnswers) {
   EXPECT_EQ(unsupported->outcome, AttemptOutcome::kFailed);
   std::lock_guard lock(mu_);
   EXPECT_EQ(received_.size(), 4u);  // the email was never posted
+}
+
+TEST_F(HttpDelivererTest, SlackRowsArePostedToTheSealedUrlNotTheRedactedTarget) {
+  SecretBox box = TestBox();
+  OutboxRow row = Row("http://127.0.0.1:" + std::to_string(server_->port()) + "/<secret>");
+  row.kind = "slack";
+  row.sealed_secret = SealDeliverySecret(box, {Url(200), ""});
+
+  HttpDelivererOptions options;
+  options.secret_box = &box;
+  HttpDeliverer deliverer(options);
+  auto ok = deliverer.Deliver(row);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->outcome, AttemptOutcome::kOk) << ok->error;
+  {
+    std::lock_guard lock(mu_);
+    ASSERT_EQ(received_.size(), 1u);
+    EXPECT_EQ(received_[0].path, "/hook/200");
+  }
+
+  // Without the key, or with another, the row fails for good and nothing is posted.
+  auto no_box = HttpDeliverer().Deliver(row);
+  ASSERT_TRUE(no_box.ok());
+  EXPECT_EQ(no_box->outcome, AttemptOutcome::kFailed);
+  EXPECT_EQ(no_box->error, "no secret box configured to open the sealed secret");
+  SecretBox other = TestBox('o');
+  options.secret_box = &other;
+  auto wrong = HttpDeliverer(options).Deliver(row);
+  ASSERT_TRUE(wrong.ok());
+  EXPECT_EQ(wrong->outcome, AttemptOutcome::kFailed);
+  EXPECT_EQ(wrong->error.rfind("sealed secret does not open with this key", 0), 0u) << wrong->error;
+  std::lock_guard lock(mu_);
+  EXPECT_EQ(received_.size(), 1u);
 }
 
 }  // namespace

@@ -11,6 +11,8 @@
 #include "alerting/outbox.h"
 #include "alerting/time_interval.h"
 #include "alerting/webhook.h"
+#include "alerting/email.h"
+#include "alerting/slack.h"
 #include "base/time_util.h"
 
 namespace platops::alerting {
@@ -154,7 +156,15 @@ AlertingService::AlertingService(store::Store& store, const Clock& clock, Alerti
       silences_(RandomBits),
       route_(DefaultRoute()),
       receivers_({"default"}),
-      config_text_("route:\n  receiver: default\nreceivers:\n  - name: default\n") {}
+      config_text_("route:\n  receiver: default\nreceivers:\n  - name: default\n") {
+  auto templates = NotificationTemplates::Load();
+  if (templates.ok()) {
+    templates_ = std::make_shared<const NotificationTemplates>(std::move(*templates));
+  } else {
+    spdlog::error("alerting: the built-in notification templates: {}",
+                  templates.status().message());
+  }
+}
 
 void AlertingService::SetResolveTimeout(std::chrono::milliseconds timeout) {
   std::lock_guard lock(mu_);
@@ -258,16 +268,19 @@ Status AlertingService::PostAlerts(std::vector<Alert> alerts, std::string_view s
                       " active alerts is reached");
   }
   auto stored = alerts_.Put(std::move(valid), now);
-  bool grouped = false;
+  bool wake = false;
   {
     std::lock_guard lock(mu_);
     for (const Alert& a : stored) inhibitor_.Update(ForInhibitor(a));
+    const size_t recorded = pending_history_.size();
+    if (history_ != nullptr) stored = Observe(std::move(stored), source, now);
+    wake = pending_history_.size() > recorded;
     if (outbox_ != nullptr && !stored.empty()) {
       Group(stored, now);
-      grouped = true;
+      wake = true;
     }
   }
-  if (grouped) loop_.Wake();
+  if (wake) loop_.Wake();
   if (!errors.empty()) {
     std::string joined;
     for (const auto& e : errors) {
@@ -440,15 +453,100 @@ std::vector<SilenceView> AlertingService::ListSilences(const std::vector<Matcher
   return out;
 }
 
+// ---- History and flap damping ----
+
+Status AlertingService::AttachHistory(AlertHistory* history, FlapOptions flap,
+                                      std::chrono::milliseconds retention) {
+  PLATOPS_ASSIGN_OR_RETURN(auto firing, history->LastFiring());
+  std::lock_guard lock(mu_);
+  tracker_.Restore(std::move(firing), clock_.Now(), options_.resolve_timeout);
+  flap_ = FlapDetector(flap);
+  history_ = history;
+  history_retention_ = retention;
+  return Status::Ok();
+}
+
+std::vector<Alert> AlertingService::Observe(std::vector<Alert> alerts, std::string_view source,
+                                            Timestamp now) {
+  for (Alert& a : alerts) {
+    auto t = tracker_.Observe(a, source, now);
+    if (!t) continue;
+    const FlapVerdict v = flap_.Observe(t->fingerprint, t->state == TransitionState::kFiring, now);
+    t->flapping = v.flapping;
+    pending_history_.push_back(std::move(*t));
+    if (v.hold_firing) {
+      // Held firing in its group until the flapping would settle; a change before then moves
+      // the end again.
+      a.ends_at = now + (flap_.options().settle.count() > 0 ? flap_.options().settle
+                                                             : flap_.options().window);
+    }
+  }
+  return alerts;
+}
+
+void AlertingService::SweepHistory(Timestamp now) {
+  auto timed_out = tracker_.Sweep(now, [this](uint64_t fp) { return alerts_.Get(fp); });
+  std::vector<Alert> held;
+  for (auto& t : timed_out) {
+    const FlapVerdict v = flap_.Observe(t.fingerprint, false, t.at);
+    t.flapping = v.flapping;
+    if (v.hold_firing) {
+      if (auto a = alerts_.Get(t.fingerprint)) {
+        a->ends_at = now + (flap_.options().settle.count() > 0 ? flap_.options().settle
+                                                               : flap_.options().window);
+        held.push_back(std::move(*a));
+      }
+    }
+    pending_history_.push_back(std::move(t));
+  }
+  (void)flap_.Expire(now);  // Held copies end by themselves; this frees what settled.
+  if (!held.empty() && outbox_ != nullptr) Group(held, now);
+}
+
+Status AlertingService::FlushHistory() {
+  if (history_ == nullptr) return Status::Ok();
+  std::lock_guard write(history_write_mu_);
+  std::vector<AlertTransition> batch;
+  {
+    std::lock_guard lock(mu_);
+    batch.swap(pending_history_);
+  }
+  if (batch.empty()) return Status::Ok();
+  Status st = history_->Record(batch);
+  if (!st.ok()) {
+    // Kept, in order, for the next pass.
+    std::lock_guard lock(mu_);
+    batch.insert(batch.end(), std::make_move_iterator(pending_history_.begin()),
+                 std::make_move_iterator(pending_history_.end()));
+    pending_history_ = std::move(batch);
+  }
+  return st;
+}
+
+bool AlertingService::Flapping(uint64_t fingerprint) const {
+  std::lock_guard lock(mu_);
+  return flap_.Flapping(fingerprint);
+}
+
 void AlertingService::GC() {
   const Timestamp now = clock_.Now();
+  {
+    // Time-outs first, so that the alerts GC drops have their resolve recorded.
+    std::lock_guard lock(mu_);
+    if (history_ != nullptr) SweepHistory(now);
+  }
   auto removed = alerts_.GC(now);
   // Alertmanager forgets a notification after its log retention (120 h by default).
   const Timestamp log_cutoff = now - options_.silence_retention;
   bool silences_dropped = false;
   {
     std::lock_guard lock(mu_);
-    for (const Alert& a : removed) inhibitor_.Remove(a.fingerprint);
+    for (const Alert& a : removed) {
+      inhibitor_.Remove(a.fingerprint);
+      if (history_ != nullptr) {
+        if (auto t = tracker_.Forget(a)) pending_history_.push_back(std::move(*t));
+      }
+    }
     std::erase_if(logs_, [&](const auto& kv) { return kv.second.timestamp < log_cutoff; });
     silences_dropped = silences_.GC(now, options_.silence_retention) > 0;
   }
@@ -464,6 +562,7 @@ void AlertingService::GC() {
               {static_cast<int64_t>(log_cutoff.time_since_epoch().count())})
         .status();
   });
+  if (history_ != nullptr) (void)history_->Prune(now, history_retention_);
 }
 
 // ---- Notifications ----
@@ -534,7 +633,109 @@ bool AlertingService::Muted(const GroupAlert& a, const std::vector<std::string>&
     }
     if (!inside) return true;
   }
+  if (maintenance_ && a.labels.Has("service") &&
+      !maintenance_(std::string(a.labels.Get("service")), a.labels, now).empty()) {
+    return true;
+  }
   return !silences_.Mutes(a.labels, now).empty() || inhibitor_.InhibitedBy(a.labels, now);
+}
+
+void AlertingService::SetNotificationTemplates(
+    std::shared_ptr<const NotificationTemplates> templates) {
+  std::lock_guard lock(mu_);
+  templates_ = std::move(templates);
+}
+
+void AlertingService::SetSecretBox(const SecretBox* box) {
+  std::lock_guard lock(mu_);
+  secret_box_ = box;
+}
+
+void AlertingService::SetMaintenanceLookup(MaintenanceLookup lookup) {
+  std::lock_guard lock(mu_);
+  maintenance_ = std::move(lookup);
+}
+
+void AlertingService::BuildNotifications(const Receiver& receiver, const Notification& n,
+                                          const std::string& receiver_name, Timestamp now,
+                                          std::vector<OutgoingNotification>& out) const {
+  auto data_for = [&](bool send_resolved) {
+    NotificationData data;
+    data.receiver = receiver_name;
+    data.group_key = n.group_key;
+    data.group_labels = n.group_labels;
+    data.external_url = external_url_;
+    data.now = now;
+    auto add = [&](const GroupAlert& ga) {
+      Alert a;
+      if (auto stored = alerts_.Get(ga.fingerprint)) a = *stored;
+      a.labels = ga.labels;
+      a.fingerprint = ga.fingerprint;
+      a.starts_at = ga.starts_at;
+      a.ends_at = ga.ends_at;
+      if (flap_.Flapping(ga.fingerprint)) a.annotations.Set("flapping", "true");
+      data.alerts.push_back(std::move(a));
+    };
+    for (const auto& ga : n.firing) add(ga);
+    if (send_resolved) {
+      for (const auto& ga : n.resolved) add(ga);
+    }
+    return data;
+  };
+  auto key = [&](const std::string& integration) {
+    return n.group_key + "/" + receiver_name + "/" + integration + "/" + FormatRfc3339(now);
+  };
+  for (size_t i = 0; i < receiver.webhook_configs.size(); ++i) {
+    const WebhookConfig& w = receiver.webhook_configs[i];
+    NotificationData data = data_for(w.send_resolved);
+    if (data.alerts.empty()) continue;
+    OutgoingNotification o;
+    o.integration = "webhook[" + std::to_string(i) + "]";
+    o.idempotency_key = key(o.integration);
+    o.receiver = receiver_name;
+    o.kind = "webhook";
+    o.target = w.url.value;
+    o.request = WebhookPayload(data, w.max_alerts);
+    out.push_back(std::move(o));
+  }
+  if (receiver.slack_configs.empty() && receiver.email_configs.empty()) return;
+  if (secret_box_ == nullptr) {
+    spdlog::error("alerting: receiver {}: Slack and email need the secret key; nothing sent",
+                  receiver_name);
+    return;
+  }
+  for (size_t i = 0; i < receiver.slack_configs.size(); ++i) {
+    const SlackConfig& c = receiver.slack_configs[i];
+    NotificationData data = data_for(c.send_resolved);
+    if (data.alerts.empty()) continue;
+    RenderFn render = [&](std::string_view text, bool html) -> Result<std::string> {
+      if (!templates_) return Internal("the notification templates did not load");
+      return templates_->Render(text, data, html);
+    };
+    auto o = SlackNotification(c, i, data, render, *secret_box_,
+                               key("slack[" + std::to_string(i) + "]"));
+    if (!o.ok()) {
+      spdlog::error("alerting: receiver {}: {}", receiver_name, o.status().message());
+      continue;
+    }
+    out.push_back(std::move(*o));
+  }
+  for (size_t i = 0; i < receiver.email_configs.size(); ++i) {
+    const EmailConfig& c = receiver.email_configs[i];
+    NotificationData data = data_for(c.send_resolved);
+    if (data.alerts.empty()) continue;
+    RenderFn render = [&](std::string_view text, bool html) -> Result<std::string> {
+      if (!templates_) return Internal("the notification templates did not load");
+      return templates_->Render(text, data, html);
+    };
+    auto o = EmailNotification(c, i, data, render, *secret_box_,
+                               key("email[" + std::to_string(i) + "]"), now);
+    if (!o.ok()) {
+      spdlog::error("alerting: receiver {}: {}", receiver_name, o.status().message());
+      continue;
+    }
+    out.push_back(std::move(*o));
+  }
 }
 
 Timestamp AlertingService::Dispatch(Timestamp now) {
@@ -561,38 +762,7 @@ Timestamp AlertingService::Dispatch(Timestamp now) {
           Pending p{it->first, n->flush_id, {}};
           auto rec = integrations_.find(g.receiver);
           if (rec != integrations_.end()) {
-            for (size_t i = 0; i < rec->second.webhook_configs.size(); ++i) {
-              const WebhookConfig& w = rec->second.webhook_configs[i];
-              NotificationData data;
-              data.receiver = g.receiver;
-              data.group_key = n->group_key;
-              data.group_labels = n->group_labels;
-              data.external_url = external_url_;
-              data.now = now;
-              auto add = [&](const GroupAlert& ga) {
-                Alert a;
-                if (auto stored = alerts_.Get(ga.fingerprint)) a = *stored;
-                a.labels = ga.labels;
-                a.fingerprint = ga.fingerprint;
-                a.starts_at = ga.starts_at;
-                a.ends_at = ga.ends_at;
-                data.alerts.push_back(std::move(a));
-              };
-              for (const auto& ga : n->firing) add(ga);
-              if (w.send_resolved) {
-                for (const auto& ga : n->resolved) add(ga);
-              }
-              if (data.alerts.empty()) continue;
-              OutgoingNotification o;
-              o.idempotency_key = n->group_key + "/" + g.receiver + "/webhook[" +
-                                  std::to_string(i) + "]/" + FormatRfc3339(now);
-              o.receiver = g.receiver;
-              o.integration = "webhook[" + std::to_string(i) + "]";
-              o.kind = "webhook";
-              o.target = w.url.value;
-              o.request = WebhookPayload(data, w.max_alerts);
-              p.out.push_back(std::move(o));
-            }
+            BuildNotifications(rec->second, *n, g.receiver, now, p.out);
           }
           pending.push_back(std::move(p));
         }
@@ -699,7 +869,16 @@ void AlertingService::Start() {
 void AlertingService::Stop() { loop_.Stop(); }
 
 Timestamp AlertingService::Tick(Timestamp now) {
-  const Timestamp next = Dispatch(now);
+  Timestamp next = Dispatch(now);
+  if (history_ != nullptr) {
+    {
+      std::lock_guard lock(mu_);
+      SweepHistory(now);
+      if (auto t = tracker_.NextTimeout()) next = std::min(next, std::max(*t, now));
+    }
+    // A failed write is kept and tried again in a second.
+    if (!FlushHistory().ok()) next = std::min(next, now + std::chrono::seconds(1));
+  }
   // Alertmanager collects resolved alerts every 30 minutes.
   if (now - last_gc_ >= std::chrono::minutes(30)) {
     GC();

@@ -7,6 +7,7 @@
 // Tables: `silences`, `notification_log` (module "alerting"). Events: none yet.
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -14,16 +15,21 @@
 #include <string>
 #include <vector>
 
+#include "alerting/alert_history.h"
 #include "alerting/alert_store.h"
 #include "alerting/am_config.h"
 #include "alerting/dispatch.h"
+#include "alerting/flap.h"
 #include "alerting/inhibit.h"
+#include "alerting/notify_template.h"
+#include "alerting/outbox.h"
 #include "alerting/route.h"
 #include "alerting/silence.h"
 #include "alerting/time_interval.h"
 #include "base/clock.h"
 #include "base/deadline_loop.h"
 #include "base/metrics_registry.h"
+#include "base/secret_box.h"
 #include "base/status.h"
 #include "store/store.h"
 
@@ -113,6 +119,30 @@ class AlertingService {
   void SetIntegrations(std::vector<Receiver> receivers, std::vector<NamedTimeInterval> intervals,
                        std::string external_url);
   void AttachOutbox(Outbox* outbox);
+  // Slack and email: the Alertmanager templates their fields are rendered with (the built-in
+  // definitions until set) and the key their secrets are sealed with in the outbox (must outlive
+  // the service). Without a key, Slack and email integrations send nothing and say so.
+  void SetNotificationTemplates(std::shared_ptr<const NotificationTemplates> templates);
+  void SetSecretBox(const SecretBox* box);
+  // The maintenance windows active at a time for an alert's `service` label and labels (the
+  // checks module's windows); an alert with a non-empty answer is not notified. Called with the
+  // service's lock held: it must not call back into the service.
+  using MaintenanceLookup = std::function<std::vector<std::string>(
+      const std::string& service, const LabelSet& labels, Timestamp now)>;
+  void SetMaintenanceLookup(MaintenanceLookup lookup);
+
+  // Alert history and flap damping. Every firing/resolved transition is recorded in `history`
+  // (which must outlive the service; written by the dispatcher thread, at most a second late)
+  // and kept for `retention`. An alert that changes more often than `flap` allows is flapping:
+  // its resolves are held back from notifications until it settles, and its notifications carry
+  // the annotation flapping="true". Reads the alerts last seen firing, so that a restart records
+  // no second firing for an alert sent again. Call once, after Load and before alerts arrive.
+  Status AttachHistory(AlertHistory* history, FlapOptions flap = {},
+                       std::chrono::milliseconds retention = AlertHistory::kDefaultRetention);
+  // Writes the transitions not yet recorded (the dispatcher does this on each pass).
+  Status FlushHistory();
+  // Whether the alert is flapping now.
+  bool Flapping(uint64_t fingerprint) const;
   // Flushes every aggregation group due at `now` into the outbox; returns when the next one is
   // due (`now` + 1 min when none). Start() runs this on a thread.
   Timestamp Dispatch(Timestamp now);
@@ -142,6 +172,15 @@ class AlertingService {
   bool Muted(const GroupAlert& a, const std::vector<std::string>& mute,
              const std::vector<std::string>& active, Timestamp now) const;  // REQUIRES: mu_.
   Timestamp Tick(Timestamp now);  // Dispatch, and GC every 30 minutes.
+  // The notifications of one flush of a group to `receiver`'s integrations. REQUIRES: mu_ held.
+  void BuildNotifications(const Receiver& receiver, const Notification& n,
+                          const std::string& receiver_name, Timestamp now,
+                          std::vector<OutgoingNotification>& out) const;
+  // Records the transitions of `alerts` (just stored) and returns the copies to group: a
+  // resolve of a flapping alert is held firing until it settles. REQUIRES: mu_ held.
+  std::vector<Alert> Observe(std::vector<Alert> alerts, std::string_view source, Timestamp now);
+  // Alerts that resolved by time-out since the last pass. REQUIRES: mu_ held.
+  void SweepHistory(Timestamp now);
   Status Persist(const SilenceSet& next, const std::vector<std::string>& ids);
   Status PersistLogs(
       const std::vector<std::pair<std::pair<std::string, std::string>, NotificationLogEntry>>&
@@ -175,6 +214,15 @@ class AlertingService {
   std::map<std::string, std::vector<TimeInterval>> intervals_;       // GUARDED_BY(mu_)
   std::string external_url_;                                         // GUARDED_BY(mu_)
   Outbox* outbox_ = nullptr;                                   // GUARDED_BY(mu_)
+  MaintenanceLookup maintenance_;                              // GUARDED_BY(mu_)
+  std::shared_ptr<const NotificationTemplates> templates_;     // GUARDED_BY(mu_)
+  const SecretBox* secret_box_ = nullptr;                      // GUARDED_BY(mu_)
+  AlertHistory* history_ = nullptr;                            // set once before use
+  std::chrono::milliseconds history_retention_{AlertHistory::kDefaultRetention};
+  TransitionTracker tracker_;                                  // GUARDED_BY(mu_)
+  FlapDetector flap_;                                          // GUARDED_BY(mu_)
+  std::vector<AlertTransition> pending_history_;               // GUARDED_BY(mu_)
+  std::mutex history_write_mu_;  // one history write at a time, in order
 
   Timestamp last_gc_{};  // Dispatcher thread only.
   CounterFamily* received_ = nullptr;  // Set once before use.

@@ -284,6 +284,55 @@ TEST(AlertingDispatchTest, GroupsAreNotifiedThroughTheOutboxAsAlertmanagerWould)
   EXPECT_EQ(notifications().size(), 2u);
 }
 
+// An alert whose service is in a maintenance window is not notified; after the window it is.
+TEST(AlertingDispatchTest, MaintenanceWindowsOfTheServiceMuteItsAlerts) {
+  FakeClock clock(kT0);
+  testing::TempStore store(WithOutbox());
+  AlertingService service(store.store(), clock);
+  Outbox outbox(store.store());
+  auto root = ParseRouteTree(boost::json::parse(R"({"receiver":"hook","group_by":["service"],
+                                                   "group_wait":"0s","group_interval":"1m"})"),
+                             {"hook"}, {});
+  ASSERT_TRUE(root.ok());
+  service.SetRouting(std::move(root).value(), {"hook"}, {});
+  Receiver hook;
+  hook.name = "hook";
+  WebhookConfig w;
+  w.url.value = "http://127.0.0.1:9/hook";
+  hook.webhook_configs.push_back(w);
+  service.SetIntegrations({hook}, {}, "");
+  service.AttachOutbox(&outbox);
+  const Timestamp window_end = kT0 + minutes(10);
+  std::vector<std::string> asked;
+  service.SetMaintenanceLookup([&](const std::string& svc, const LabelSet& labels, Timestamp t) {
+    asked.push_back(svc + "/" + std::string(labels.Get("alertname")));
+    std::vector<std::string> out;
+    if (svc == "db" && t < window_end) out.push_back("db-upgrade");
+    return out;
+  });
+  auto sent = [&] {
+    std::vector<std::string> services;
+    auto page = outbox.ListNotifications({}, 100);
+    for (const auto& row : page->items) {
+      auto v = boost::json::parse(row.request);
+      services.push_back(std::string(v.at("groupLabels").at("service").as_string()));
+    }
+    return services;
+  };
+  Alert db = Firing({{"alertname", "Down"}, {"service", "db"}});
+  db.ends_at = kT0 + hours(1);
+  Alert web = Firing({{"alertname", "Down"}, {"service", "web"}});
+  web.ends_at = kT0 + hours(1);
+  ASSERT_TRUE(service.PostAlerts({db, web}).ok());
+  service.Dispatch(kT0);
+  EXPECT_THAT(sent(), ElementsAre("web"));
+  EXPECT_THAT(asked, ::testing::Contains("db/Down"));
+  // After the window the db group's next flush notifies it.
+  clock.Set(window_end + minutes(1));
+  service.Dispatch(clock.Now());
+  EXPECT_THAT(sent(), ::testing::UnorderedElementsAre("web", "db"));
+}
+
 // The notification log is stored: after a restart the same firing group is not notified again
 // until its repeat_interval has passed.
 TEST(AlertingDispatchTest, ARestartDoesNotRepeatANotification) {
@@ -323,6 +372,136 @@ TEST(AlertingDispatchTest, ARestartDoesNotRepeatANotification) {
   ASSERT_TRUE(service->PostAlerts({Firing({{"alertname", "Down"}})}).ok());
   service->Dispatch(clock.Now() + std::chrono::minutes(5));
   EXPECT_EQ(count(), 2u);
+}
+
+}  // namespace
+}  // namespace platops::alerting
+
+namespace platops::alerting {
+namespace {
+
+std::vector<store::Migration> WithHistory() {
+  auto m = WithOutbox();
+  for (auto& x : AlertHistory::Migrations()) m.push_back(x);
+  return m;
+}
+
+std::vector<std::string> History(const AlertHistory& history) {
+  auto page = history.Query({}, 100);
+  EXPECT_TRUE(page.ok());
+  std::vector<std::string> out;
+  for (const auto& t : page->items) {
+    out.push_back(std::string(t.labels.Get("alertname")) + " " +
+                  std::string(TransitionStateName(t.state)) + " " + t.source +
+                  (t.flapping ? " flapping" : ""));
+  }
+  return out;
+}
+
+TEST(AlertingHistoryTest, EveryFiringAndResolvedTransitionIsRecorded) {
+  FakeClock clock(kT0);
+  testing::TempStore store(WithHistory());
+  AlertHistory history(store.store());
+  AlertingService service(store.store(), clock);
+  ASSERT_TRUE(service.Load().ok());
+  ASSERT_TRUE(service.AttachHistory(&history).ok());
+
+  ASSERT_TRUE(service.PostAlerts({Firing({{"alertname", "Down"}})}, "rule").ok());
+  ASSERT_TRUE(service.PostAlerts({Firing({{"alertname", "Down"}})}, "rule").ok());  // no change
+  Alert resolved = Firing({{"alertname", "Down"}});
+  resolved.ends_at = kT0;
+  ASSERT_TRUE(service.PostAlerts({resolved}, "rule").ok());
+  // Posted without an end: it resolves by time-out after resolve_timeout (5 min).
+  ASSERT_TRUE(service.PostAlerts({Firing({{"alertname", "Slow"}})}).ok());
+  ASSERT_TRUE(service.FlushHistory().ok());
+  EXPECT_THAT(History(history), ElementsAre("Slow firing api", "Down resolved rule",
+                                            "Down firing rule"));
+  clock.Advance(minutes(6));
+  service.GC();
+  ASSERT_TRUE(service.FlushHistory().ok());
+  auto page = history.Query({}, 1);
+  ASSERT_EQ(page->items.size(), 1u);
+  EXPECT_EQ(page->items[0].labels.Get("alertname"), "Slow");
+  EXPECT_EQ(page->items[0].state, TransitionState::kResolved);
+  EXPECT_EQ(page->items[0].at, kT0 + minutes(5));  // at its end, not when it was noticed
+}
+
+TEST(AlertingHistoryTest, ARestartRecordsNoSecondFiringForAnAlertSentAgain) {
+  FakeClock clock(kT0);
+  testing::TempStore store(WithHistory());
+  AlertHistory history(store.store());
+  {
+    AlertingService service(store.store(), clock);
+    ASSERT_TRUE(service.AttachHistory(&history).ok());
+    ASSERT_TRUE(service.PostAlerts({Firing({{"alertname", "Down"}})}, "rule").ok());
+    ASSERT_TRUE(service.FlushHistory().ok());
+  }
+  clock.Advance(minutes(1));
+  AlertingService service(store.store(), clock);
+  ASSERT_TRUE(service.AttachHistory(&history).ok());
+  ASSERT_TRUE(service.PostAlerts({Firing({{"alertname", "Down"}})}, "rule").ok());
+  ASSERT_TRUE(service.FlushHistory().ok());
+  EXPECT_THAT(History(history), ElementsAre("Down firing rule"));
+}
+
+// An alert that keeps firing and resolving is held firing and marked instead of notifying every
+// change; once it settles its resolve goes out.
+TEST(AlertingHistoryTest, AFlappingAlertIsHeldFiringAndMarked) {
+  FakeClock clock(kT0);
+  testing::TempStore store(WithHistory());
+  AlertHistory history(store.store());
+  AlertingService service(store.store(), clock);
+  Outbox outbox(store.store());
+  auto root = ParseRouteTree(boost::json::parse(R"({"receiver":"hook","group_wait":"0s",
+                                                   "group_interval":"1m"})"),
+                             {"hook"}, {});
+  ASSERT_TRUE(root.ok());
+  service.SetRouting(std::move(root).value(), {"hook"}, {});
+  Receiver hook;
+  hook.name = "hook";
+  WebhookConfig w;
+  w.url.value = "http://127.0.0.1:9/hook";
+  hook.webhook_configs.push_back(w);
+  service.SetIntegrations({hook}, {}, "");
+  service.AttachOutbox(&outbox);
+  ASSERT_TRUE(service
+                  .AttachHistory(&history, FlapOptions{.max_transitions = 2,
+                                                       .window = minutes(30),
+                                                       .settle = minutes(10)})
+                  .ok());
+  auto last = [&] {
+    auto page = outbox.ListNotifications({}, 1);
+    EXPECT_TRUE(page.ok());
+    return page->items.empty() ? std::string() : page->items[0].request;
+  };
+  auto post = [&](bool firing) {
+    Alert a = Firing({{"alertname", "Flappy"}});
+    a.ends_at = firing ? clock.Now() + hours(1) : clock.Now();
+    ASSERT_TRUE(service.PostAlerts({a}).ok());
+    service.Dispatch(clock.Now());
+  };
+  post(true);
+  EXPECT_THAT(last(), HasSubstr(R"("status":"firing")"));
+  clock.Advance(minutes(1));
+  post(false);
+  EXPECT_THAT(last(), HasSubstr(R"("status":"resolved")"));
+  clock.Advance(minutes(1));
+  post(true);  // the third change within the window: flapping
+  EXPECT_TRUE(service.Flapping(Fingerprint(LabelSet{{"alertname", "Flappy"}})));
+  EXPECT_THAT(last(), HasSubstr(R"("flapping":"true")"));
+  clock.Advance(minutes(1));
+  post(false);  // held back: no resolved notification
+  clock.Advance(minutes(1));
+  service.Dispatch(clock.Now());
+  EXPECT_THAT(last(), HasSubstr(R"("status":"firing")"));
+  // Quiet for the settle time: the resolve goes out.
+  clock.Advance(minutes(10));
+  service.Dispatch(clock.Now());
+  EXPECT_THAT(last(), HasSubstr(R"("status":"resolved")"));
+  ASSERT_TRUE(service.FlushHistory().ok());
+  EXPECT_THAT(History(history),
+              ElementsAre("Flappy resolved api flapping", "Flappy firing api flapping",
+                          "Flappy resolved api", "Flappy firing api"));
 }
 
 }  // namespace

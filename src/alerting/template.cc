@@ -262,10 +262,21 @@ struct CivilTime {
   int64_t nanos;
 };
 
-CivilTime ToCivil(int64_t unix_ns) {
-  const int64_t secs = FloorDiv(unix_ns, 1000000000);
+// A time.Time in UTC (wider than int64 nanoseconds: Go's zero time is year 1).
+struct GoTime {
+  int64_t sec = 0;
+  int32_t nsec = 0;  // 0..999999999
+};
+
+GoTime GoTimeFromUnixNanos(int64_t unix_ns) {
+  const int64_t sec = FloorDiv(unix_ns, 1000000000);
+  return GoTime{sec, static_cast<int32_t>(unix_ns - sec * 1000000000)};
+}
+
+CivilTime ToCivil(GoTime time) {
+  const int64_t secs = time.sec;
   CivilTime t{};
-  t.nanos = unix_ns - secs * 1000000000;
+  t.nanos = time.nsec;
   const int64_t days = FloorDiv(secs, 86400);
   const int64_t sod = secs - days * 86400;
   t.hour = static_cast<int>(sod / 3600);
@@ -291,8 +302,8 @@ std::string GoYear(int64_t y) {
 }
 
 // time.Time.String() of a UTC time: "2015-06-23 13:19:44.128 +0000 UTC".
-std::string GoTimeString(int64_t unix_ns) {
-  const CivilTime t = ToCivil(unix_ns);
+std::string GoTimeString(GoTime time) {
+  const CivilTime t = ToCivil(time);
   std::string out = fmt::format("{}-{:02d}-{:02d} {:02d}:{:02d}:{:02d}", GoYear(t.year), t.month,
                                 t.day, t.hour, t.minute, t.second);
   if (t.nanos != 0) {
@@ -310,8 +321,8 @@ constexpr const char* kDays[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
                                  "Thursday", "Friday", "Saturday"};
 
 // time.Time.Format for a UTC time, with Go's reference-time layout elements.
-std::string GoTimeFormat(int64_t unix_ns, std::string_view layout) {
-  const CivilTime t = ToCivil(unix_ns);
+std::string GoTimeFormat(GoTime time, std::string_view layout) {
+  const CivilTime t = ToCivil(time);
   std::string out;
   auto starts = [&](size_t i, std::string_view p) { return layout.substr(i).starts_with(p); };
   const int hour12 = t.hour % 12 == 0 ? 12 : t.hour % 12;
@@ -430,14 +441,15 @@ enum class Kind {
   kAnyMap,     // map[string]interface {} from args
   kSamples,    // template.queryResult
   kSample,     // *template.sample (null pointer possible)
-  kTime,       // *time.Time from toTime
+  kTime,       // *time.Time from toTime, or a host's time.Time
   kRoot,       // the alert data struct
+  kObject,     // a host's struct, slice or map (TemplateObject)
 };
 
 struct Value {
   Kind kind = Kind::kInvalid;
   bool b = false;
-  int64_t i = 0;  // kInt; kTime: Unix nanoseconds
+  int64_t i = 0;  // kInt
   double f = 0;
   std::string s;
   std::shared_ptr<const StringMap> labels;
@@ -445,6 +457,9 @@ struct Value {
   std::shared_ptr<const Samples> samples;
   std::shared_ptr<const TemplateSample> sample;
   const TemplateData* root = nullptr;
+  GoTime time;              // kTime
+  bool time_value = false;  // kTime: a host's time.Time, not toTime's *time.Time
+  std::shared_ptr<const TemplateObject> object;  // kObject
 
   static Value Missing() { return Value{.kind = Kind::kMissing}; }
   static Value Bool(bool v) { return Value{.kind = Kind::kBool, .b = v}; }
@@ -458,6 +473,40 @@ struct Value {
   }
   bool missing() const { return kind == Kind::kMissing; }
 };
+
+// A host's value as templates see it.
+Value FromHost(const TemplateValue& hv) {
+  if (const auto* b = std::get_if<bool>(&hv)) return Value::Bool(*b);
+  if (const auto* i = std::get_if<int64_t>(&hv)) return Value::Int(*i);
+  if (const auto* s = std::get_if<std::string>(&hv)) return Value::String(*s);
+  if (const auto* t = std::get_if<TemplateTime>(&hv)) {
+    return Value{
+        .kind = Kind::kTime, .time = GoTime{t->unix_seconds, t->nanos}, .time_value = true};
+  }
+  if (const auto* o = std::get_if<std::shared_ptr<const TemplateObject>>(&hv); o && *o) {
+    return Value{.kind = Kind::kObject, .object = *o};
+  }
+  return Value{};
+}
+
+// A template value as a host method's argument (strings and []string objects reach methods).
+TemplateValue ToHost(const Value& v) {
+  switch (v.kind) {
+    case Kind::kBool:
+      return v.b;
+    case Kind::kInt:
+      return v.i;
+    case Kind::kString:
+    case Kind::kHtml:
+      return v.s;
+    case Kind::kTime:
+      return TemplateTime{v.time.sec, v.time.nsec};
+    case Kind::kObject:
+      return v.object;
+    default:
+      return std::monostate{};
+  }
+}
 
 constexpr std::string_view kRootType =
     "struct { Labels map[string]string; ExternalLabels map[string]string; ExternalURL string; "
@@ -487,9 +536,11 @@ std::string TypeName(const Value& v) {
     case Kind::kSample:
       return "*template.sample";
     case Kind::kTime:
-      return "*time.Time";
+      return v.time_value ? "time.Time" : "*time.Time";
     case Kind::kRoot:
       return std::string(kRootType);
+    case Kind::kObject:
+      return v.object->TypeName();
   }
   return "?";
 }
@@ -591,6 +642,8 @@ void FormatString(std::string& out, const Value& v, std::string_view s, char ver
   }
 }
 
+void FormatObject(std::string& out, const Value& v, char verb, bool deref);
+
 // fmt's formatting of one operand. `deref` prints a pointer to a struct as the struct, as
 // text/template does for the value of an action.
 void FormatArg(std::string& out, const Value& v, char verb, const FmtFlags& f, bool deref) {
@@ -663,7 +716,10 @@ void FormatArg(std::string& out, const Value& v, char verb, const FmtFlags& f, b
       FormatString(out, v, v.s, verb, f);
       return;
     case Kind::kTime:
-      FormatString(out, v, GoTimeString(v.i), verb, f);
+      FormatString(out, v, GoTimeString(v.time), verb, f);
+      return;
+    case Kind::kObject:
+      FormatObject(out, v, verb, deref);
       return;
     case Kind::kStringMap: {
       std::string s = "map[";
@@ -730,6 +786,43 @@ void FormatArg(std::string& out, const Value& v, char verb, const FmtFlags& f, b
       out += '}';
       return;
     }
+  }
+}
+
+// fmt's %v of a host's struct ("{a b}", "&{a b}" for a pointer operand), slice ("[a b]") or map
+// ("map[k:v]", keys in order).
+void FormatObject(std::string& out, const Value& v, char verb, bool deref) {
+  const TemplateObject& o = *v.object;
+  const size_t n = o.size();
+  switch (o.shape()) {
+    case TemplateObject::Shape::kStruct:
+      if (!deref && o.TypeName().starts_with('*')) out += '&';
+      out += '{';
+      for (size_t k = 0; k < n; ++k) {
+        if (k > 0) out += ' ';
+        FormatArg(out, FromHost(o.Element(k)), verb, FmtFlags{}, false);
+      }
+      out += '}';
+      return;
+    case TemplateObject::Shape::kSlice:
+      out += '[';
+      for (size_t k = 0; k < n; ++k) {
+        if (k > 0) out += ' ';
+        FormatArg(out, FromHost(o.Element(k)), verb, FmtFlags{}, false);
+      }
+      out += ']';
+      return;
+    case TemplateObject::Shape::kMap:
+      out += "map[";
+      for (size_t k = 0; k < n; ++k) {
+        if (k > 0) out += ' ';
+        const Value key = Value::String(std::string(o.Key(k)));
+        FormatString(out, key, key.s, verb, FmtFlags{});
+        out += ':';
+        FormatArg(out, FromHost(o.Element(k)), verb, FmtFlags{}, false);
+      }
+      out += ']';
+      return;
   }
 }
 
@@ -1433,6 +1526,7 @@ enum class NodeType {
   kEnd,
   kBreak,
   kContinue,
+  kTemplate,
 };
 
 struct Number {
@@ -1447,15 +1541,15 @@ struct Node {
   int pos = 0;
   int line = 0;
   std::string text;                 // kText text, kIdentifier name, kNumber/kString source
-  std::string str;                  // kString value
+  std::string str;                  // kString value, kTemplate name
   std::vector<std::string> idents;  // kField names, kVariable ($x then fields), kChain fields
   bool truth = false;               // kBool
   Number number;                    // kNumber
   bool is_assign = false;           // kPipe
   std::vector<std::unique_ptr<Node>> decls;  // kPipe: variables
   std::vector<std::unique_ptr<Node>> items;  // kList nodes, kPipe commands, kCommand args
-  std::unique_ptr<Node> pipe;                // kAction/kIf/kRange/kWith; kChain operand
-  std::unique_ptr<Node> list, else_list;     // kIf/kRange/kWith
+  std::unique_ptr<Node> pipe;  // kAction/kIf/kRange/kWith, kTemplate (may be null); kChain operand
+  std::unique_ptr<Node> list, else_list;  // kIf/kRange/kWith
 
   std::string String() const {
     switch (type) {
@@ -1536,6 +1630,8 @@ struct Node {
         return "{{break}}";
       case NodeType::kContinue:
         return "{{continue}}";
+      case NodeType::kTemplate:
+        return "{{template " + GoQuote(str) + (pipe ? " " + pipe->String() : "") + "}}";
     }
     return "";
   }
@@ -1560,6 +1656,7 @@ enum class Param {
   kFloat64,
   kSamples,
   kSample,
+  kStringSlice,  // []string
 };
 
 std::string ParamName(Param p) {
@@ -1577,6 +1674,8 @@ std::string ParamName(Param p) {
       return "template.queryResult";
     case Param::kSample:
       return "*template.sample";
+    case Param::kStringSlice:
+      return "[]string";
   }
   return "?";
 }
@@ -1621,6 +1720,8 @@ std::pair<bool, bool> IsTrue(const Value& v) {
       return {v.sample != nullptr, true};
     case Kind::kRoot:
       return {true, true};
+    case Kind::kObject:
+      return {v.object->shape() == TemplateObject::Shape::kStruct || v.object->size() > 0, true};
   }
   return {false, false};
 }
@@ -1716,7 +1817,7 @@ Result<Value> FloatToTime(double v) {
                " cannot be represented as a nanoseconds timestamp since it overflows int64");
   }
   const int64_t ms = GoFloatToInt64(ts) / 1000000;
-  return Value{.kind = Kind::kTime, .i = ms * 1000000};
+  return Value{.kind = Kind::kTime, .time = GoTimeFromUnixNanos(ms * 1000000)};
 }
 
 // net.SplitHostPort; nullopt when the value is not host:port.
@@ -2142,11 +2243,33 @@ std::string UrlPath(std::string_view url) {
   return std::string(rest.substr(0, rest.find_first_of("?#")));
 }
 
-FuncTable BuildFunctions() {
-  FuncTable t;
+// The element of a map (keys in order) or struct with key or field name `key`.
+std::optional<size_t> FindKey(const TemplateObject& o, std::string_view key) {
+  const size_t n = o.size();
+  if (o.shape() == TemplateObject::Shape::kMap) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+      const size_t mid = lo + (hi - lo) / 2;
+      if (o.Key(mid) < key) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    if (lo < n && o.Key(lo) == key) return lo;
+    return std::nullopt;
+  }
+  for (size_t k = 0; k < n; ++k) {
+    if (o.Key(k) == key) return k;
+  }
+  return std::nullopt;
+}
+
+// Go's builtin functions (text/template/funcs.go) but js, slice and call.
+void AddBuiltins(FuncTable& t) {
   using A = std::vector<Value>;
   using C = CallContext;
-  // Go builtins. and/or are evaluated lazily by the executor; these bodies are not used.
+  // and/or are evaluated lazily by the executor; these bodies are not used.
   t["and"] = FuncSpec{{Param::kValue}, Param::kValue, nullptr};
   t["or"] = FuncSpec{{Param::kValue}, Param::kValue, nullptr};
   t["not"] = Fixed({Param::kValue}, [](const C&, const A& a) -> Result<Value> {
@@ -2167,6 +2290,13 @@ FuncTable BuildFunctions() {
       case Kind::kSample:
         if (!v.sample) return Err("len of nil pointer");
         return Err("len of type template.sample");
+      case Kind::kObject:
+        if (v.object->shape() == TemplateObject::Shape::kStruct) {
+          std::string type = v.object->TypeName();
+          if (type.starts_with('*')) type.erase(0, 1);
+          return Err("len of type " + type);
+        }
+        return Value::Int(static_cast<int64_t>(v.object->size()));
       case Kind::kInvalid:
         return Err("len of untyped nil");
       default:
@@ -2218,6 +2348,33 @@ FuncTable BuildFunctions() {
               }
               continue;
             }
+            case Kind::kObject: {
+              const TemplateObject& o = *item.object;
+              if (o.shape() == TemplateObject::Shape::kMap) {
+                if (idx.kind == Kind::kInvalid)
+                  return Err("value is nil; should be of type string");
+                if (idx.kind != Kind::kString) {
+                  return Err("value has type " + TypeName(idx) + "; should be string");
+                }
+                const std::optional<size_t> at = FindKey(o, idx.s);
+                item = FromHost(at ? o.Element(*at) : o.Zero());
+                continue;
+              }
+              if (o.shape() == TemplateObject::Shape::kSlice) {
+                if (idx.kind != Kind::kInt) {
+                  if (idx.kind == Kind::kInvalid) return Err("cannot index slice/array with nil");
+                  return Err("cannot index slice/array with type " + TypeName(idx));
+                }
+                if (idx.i < 0 || idx.i >= static_cast<int64_t>(o.size())) {
+                  return Err(fmt::format("index out of range: {}", idx.i));
+                }
+                item = FromHost(o.Element(static_cast<size_t>(idx.i)));
+                continue;
+              }
+              std::string type = o.TypeName();
+              if (type.starts_with('*')) type.erase(0, 1);
+              return Err("can't index item of type " + type);
+            }
             case Kind::kInvalid:
               return Err("index of untyped nil");
             default:
@@ -2263,8 +2420,14 @@ FuncTable BuildFunctions() {
         return Value::String(
             QueryEscape(a.size() == 1 && a[0].kind == Kind::kString ? a[0].s : GoSprint(a, false)));
       }};
+}
 
-  // Prometheus's template functions.
+// Prometheus's template functions (prometheus/template/template.go) and Go's builtins.
+FuncTable BuildFunctions() {
+  FuncTable t;
+  AddBuiltins(t);
+  using A = std::vector<Value>;
+  using C = CallContext;
   t["query"] = Fixed({Param::kString}, [](const C& c, const A& a) -> Result<Value> {
     if (!c.data.query) return Err("no PromQL engine is available to this template");
     PLATOPS_ASSIGN_OR_RETURN(Samples s, c.data.query(a[0].s));
@@ -2369,7 +2532,7 @@ FuncTable BuildFunctions() {
   t["humanizeTimestamp"] = FloatFunc([](double v) -> Result<Value> {
     if (std::isnan(v) || std::isinf(v)) return Value::String(Sprintf4g(v));
     PLATOPS_ASSIGN_OR_RETURN(Value tm, FloatToTime(v));
-    return Value::String(GoTimeString(tm.i));
+    return Value::String(GoTimeString(tm.time));
   });
   t["toTime"] = FloatFunc(FloatToTime);
   t["parseDuration"] = Fixed({Param::kString}, [](const C&, const A& a) -> Result<Value> {
@@ -2389,28 +2552,165 @@ const FuncTable& Functions() {
   return kTable;
 }
 
-// The methods of *time.Time that templates may call.
-std::optional<FuncSpec> TimeMethod(std::string_view name, int64_t unix_ns) {
+// A []string.
+class StringSlice final : public TemplateObject {
+ public:
+  explicit StringSlice(std::vector<std::string> values) : values_(std::move(values)) {}
+  Shape shape() const override { return Shape::kSlice; }
+  std::string TypeName() const override { return "[]string"; }
+  size_t size() const override { return values_.size(); }
+  TemplateValue Element(size_t i) const override { return values_[i]; }
+  const std::vector<std::string>& values() const { return values_; }
+
+ private:
+  std::vector<std::string> values_;
+};
+
+// The strings of a value that passed as a []string parameter.
+std::vector<std::string> StringsOf(const Value& v) {
+  std::vector<std::string> out;
+  if (v.kind != Kind::kObject) return out;
+  if (const auto* slice = dynamic_cast<const StringSlice*>(v.object.get())) return slice->values();
+  for (size_t k = 0; k < v.object->size(); ++k) {
+    const TemplateValue e = v.object->Element(k);
+    if (const auto* str = std::get_if<std::string>(&e)) out.push_back(*str);
+  }
+  return out;
+}
+
+// strings.TrimSpace: leading and trailing Unicode white space.
+std::string TrimSpace(std::string_view s) {
+  auto is_space = [](int32_t r) {
+    return (r >= '\t' && r <= '\r') || r == ' ' || r == 0x85 || r == 0xA0 || r == 0x1680 ||
+           (r >= 0x2000 && r <= 0x200A) || r == 0x2028 || r == 0x2029 || r == 0x202F ||
+           r == 0x205F || r == 0x3000;
+  };
+  size_t begin = 0;
+  while (begin < s.size()) {
+    auto [r, len] = DecodeRune(s, begin);
+    if (!is_space(r)) break;
+    begin += len;
+  }
+  size_t end = s.size();
+  while (end > begin) {
+    size_t start = end - 1;
+    while (start > begin && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
+    auto [r, len] = DecodeRune(s, start);
+    if (start + len != end || !is_space(r)) break;
+    end = start;
+  }
+  return std::string(s.substr(begin, end - begin));
+}
+
+// Alertmanager's title, golang.org/x/text/cases.Title: in each word the first cased letter is
+// upper case and the others lower case. Words are broken by runes other than letters, digits,
+// '_' and the mid-word runes ' . : (two of those in a row break too). ASCII letters only are
+// mapped; other runes but Unicode spaces count as letters ("3rd" becomes "3Rd", as in Go).
+std::string CasesTitle(std::string_view s) {
+  auto is_mid = [](int32_t r) {
+    return r == '\'' || r == '.' || r == ':' || r == 0xB7 || r == 0x387 || r == 0x5F4 ||
+           r == 0x2018 || r == 0x2019 || r == 0x2024 || r == 0x2027 || r == 0xFE13 || r == 0xFE52 ||
+           r == 0xFE55 || r == 0xFF07 || r == 0xFF0E || r == 0xFF1A;
+  };
+  auto is_break = [&](int32_t r) {
+    if (r < 0x80) return !std::isalnum(static_cast<int>(r)) && r != '_' && !is_mid(r);
+    return r == 0xA0 || r == 0x1680 || (r >= 0x2000 && r <= 0x200A) || r == 0x2028 || r == 0x2029 ||
+           r == 0x202F || r == 0x205F || r == 0x3000;
+  };
+  std::string out;
+  out.reserve(s.size());
+  bool mid_word = false, prev_mid = false;
+  for (size_t i = 0; i < s.size();) {
+    auto [r, len] = DecodeRune(s, i);
+    const bool mid = is_mid(r);
+    if (prev_mid && mid) mid_word = false;
+    const bool ascii_letter = r >= 0 && r < 0x80 && std::isalpha(static_cast<int>(r));
+    const bool cased = ascii_letter || (r >= 0x80 && !mid && !is_break(r));
+    if (cased) {
+      if (ascii_letter) {
+        const int c = static_cast<int>(r);
+        out += static_cast<char>(mid_word ? std::tolower(c) : std::toupper(c));
+      } else {
+        out.append(s.substr(i, len));
+      }
+      mid_word = true;
+    } else {
+      out.append(s.substr(i, len));
+      if (is_break(r)) mid_word = false;
+    }
+    prev_mid = mid;
+    i += len;
+  }
+  return out;
+}
+
+// Alertmanager's template functions (alertmanager/template/template.go DefaultFuncs of 0.25) and
+// Go's builtins.
+FuncTable BuildAlertmanagerFunctions() {
+  FuncTable t;
+  AddBuiltins(t);
+  using A = std::vector<Value>;
+  using C = CallContext;
+  const FuncTable& prometheus = Functions();
+  for (const char* same : {"toUpper", "toLower", "match", "safeHtml", "reReplaceAll"}) {
+    t[same] = prometheus.find(same)->second;
+  }
+  t["title"] = Fixed({Param::kString}, [](const C&, const A& a) -> Result<Value> {
+    return Value::String(CasesTitle(a[0].s));
+  });
+  t["trimSpace"] = Fixed({Param::kString}, [](const C&, const A& a) -> Result<Value> {
+    return Value::String(TrimSpace(a[0].s));
+  });
+  t["join"] =
+      Fixed({Param::kString, Param::kStringSlice}, [](const C&, const A& a) -> Result<Value> {
+        return Value::String(Join(StringsOf(a[1]), a[0].s));
+      });
+  t["stringSlice"] =
+      FuncSpec{{}, Param::kString, [](const C&, const A& a) -> Result<Value> {
+                 std::vector<std::string> values;
+                 values.reserve(a.size());
+                 for (const Value& v : a) values.push_back(v.s);
+                 return Value{.kind = Kind::kObject, .object = MakeStringSlice(std::move(values))};
+               }};
+  return t;
+}
+
+const FuncTable& AlertmanagerFunctions() {
+  static const FuncTable kTable = BuildAlertmanagerFunctions();
+  return kTable;
+}
+
+// The methods of time.Time (and toTime's *time.Time) that templates may call.
+std::optional<FuncSpec> TimeMethod(std::string_view name, GoTime time) {
+  using A = std::vector<Value>;
   if (name == "Unix") {
-    return Fixed({}, [unix_ns](const CallContext&, const std::vector<Value>&) -> Result<Value> {
-      return Value::Int(FloorDiv(unix_ns, 1000000000));
-    });
+    return Fixed(
+        {}, [time](const CallContext&, const A&) -> Result<Value> { return Value::Int(time.sec); });
   }
   if (name == "UnixMilli") {
-    return Fixed({}, [unix_ns](const CallContext&, const std::vector<Value>&) -> Result<Value> {
-      return Value::Int(FloorDiv(unix_ns, 1000000));
+    return Fixed({}, [time](const CallContext&, const A&) -> Result<Value> {
+      return Value::Int(time.sec * 1000 + time.nsec / 1000000);
     });
   }
   if (name == "String") {
-    return Fixed({}, [unix_ns](const CallContext&, const std::vector<Value>&) -> Result<Value> {
-      return Value::String(GoTimeString(unix_ns));
+    return Fixed({}, [time](const CallContext&, const A&) -> Result<Value> {
+      return Value::String(GoTimeString(time));
     });
   }
   if (name == "Format") {
-    return Fixed({Param::kString},
-                 [unix_ns](const CallContext&, const std::vector<Value>& a) -> Result<Value> {
-                   return Value::String(GoTimeFormat(unix_ns, a[0].s));
-                 });
+    return Fixed({Param::kString}, [time](const CallContext&, const A& a) -> Result<Value> {
+      return Value::String(GoTimeFormat(time, a[0].s));
+    });
+  }
+  if (name == "UTC") {
+    return Fixed({}, [time](const CallContext&, const A&) -> Result<Value> {
+      return Value{.kind = Kind::kTime, .time = time, .time_value = true};
+    });
+  }
+  if (name == "IsZero") {
+    return Fixed({}, [time](const CallContext&, const A&) -> Result<Value> {
+      return Value::Bool(time.sec == kGoZeroTime.unix_seconds && time.nsec == 0);
+    });
   }
   return std::nullopt;
 }
@@ -2418,25 +2718,128 @@ std::optional<FuncSpec> TimeMethod(std::string_view name, int64_t unix_ns) {
 // ------------------------------------------------------------------------------------------------
 // Parser (text/template/parse/parse.go).
 
+// Go's parse.IsEmptyTree: only white space text.
+bool IsEmptyTree(const Node& n) {
+  switch (n.type) {
+    case NodeType::kList:
+      return std::all_of(n.items.begin(), n.items.end(),
+                         [](const auto& child) { return IsEmptyTree(*child); });
+    case NodeType::kText:
+      return TrimSpace(n.text).empty();
+    default:
+      return false;
+  }
+}
+
+using ParsedTrees = std::map<std::string, std::unique_ptr<Node>>;
+
 class Parser {
  public:
-  Parser(std::string name, std::string_view text) : name_(std::move(name)), text_(text) {}
+  // `templates`: {{define}}, {{template}} and {{block}} are parsed (Alertmanager); otherwise they
+  // are refused (Prometheus).
+  Parser(std::string name, std::string_view text, const FuncTable& funcs, bool templates)
+      : name_(std::move(name)), text_(text), funcs_(funcs), templates_(templates) {}
 
-  Result<std::unique_ptr<Node>> Parse() {
+  // Go's parse.Parse: the templates of the text by name, its top-level text named `name`.
+  Result<ParsedTrees> Parse() {
     items_ = Lexer(text_).Run();
     vars_ = {"$"};
     auto root = NewNode(NodeType::kList, 0);
     while (Peek().type != ItemType::kEOF) {
+      if (templates_ && Peek().type == ItemType::kLeftDelim) {
+        const size_t mark = i_;
+        Next();
+        if (NextNonSpace().type == ItemType::kDefine) {
+          PLATOPS_RETURN_IF_ERROR(Definition());
+          continue;
+        }
+        i_ = mark;
+      }
       PLATOPS_ASSIGN_OR_RETURN(std::unique_ptr<Node> n, TextOrAction());
       if (n->type == NodeType::kEnd || n->type == NodeType::kElse) {
         return Errorf("unexpected " + n->String());
       }
       root->items.push_back(std::move(n));
     }
-    return root;
+    PLATOPS_RETURN_IF_ERROR(AddTree(name_, std::move(root)));
+    return std::move(trees_);
   }
 
  private:
+  // Go's Tree.add: a second non-empty definition of a name in one text is an error.
+  Status AddTree(const std::string& name, std::unique_ptr<Node> root) {
+    auto it = trees_.find(name);
+    if (it == trees_.end() || IsEmptyTree(*it->second)) {
+      trees_[name] = std::move(root);
+      return Status::Ok();
+    }
+    if (!IsEmptyTree(*root)) {
+      return Errorf("template: multiple definition of template " + GoQuote(name));
+    }
+    return Status::Ok();
+  }
+
+  // The quoted name of {{define}}, {{template}} and {{block}}.
+  Result<std::string> TemplateName(const Item& it, std::string_view context) {
+    if (it.type != ItemType::kString && it.type != ItemType::kRawString) {
+      return Unexpected(it, context);
+    }
+    auto name = GoUnquote(it.val);
+    if (!name) return Errorf("invalid syntax");
+    return std::move(*name);
+  }
+
+  // The body of a {{define}} or {{block}}, up to its {{end}}, parsed as its own tree (no outer
+  // variables, not inside a range).
+  Status DefinitionBody(const std::string& name, std::string_view context) {
+    std::vector<std::string> outer_vars = std::move(vars_);
+    const int outer_range_depth = range_depth_;
+    vars_ = {"$"};
+    range_depth_ = 0;
+    auto body = ItemList();
+    vars_ = std::move(outer_vars);
+    range_depth_ = outer_range_depth;
+    if (!body.ok()) return body.status();
+    if (body->second->type != NodeType::kEnd) {
+      return Errorf(fmt::format("unexpected {} in {}", body->second->String(), context));
+    }
+    return AddTree(name, std::move(body->first));
+  }
+
+  // {{define "name"}}...{{end}} at the top level, after its keyword.
+  Status Definition() {
+    constexpr std::string_view kContext = "define clause";
+    PLATOPS_ASSIGN_OR_RETURN(std::string name, TemplateName(NextNonSpace(), kContext));
+    PLATOPS_RETURN_IF_ERROR(Expect(ItemType::kRightDelim, kContext).status());
+    return DefinitionBody(name, kContext);
+  }
+
+  // {{template "name" pipeline}}, after its keyword.
+  Result<std::unique_ptr<Node>> TemplateControl() {
+    constexpr std::string_view kContext = "template clause";
+    const Item token = NextNonSpace();
+    PLATOPS_ASSIGN_OR_RETURN(std::string name, TemplateName(token, kContext));
+    auto n = NewNode(NodeType::kTemplate, token.pos, token.line);
+    n->str = std::move(name);
+    if (NextNonSpace().type != ItemType::kRightDelim) {
+      Backup();
+      PLATOPS_ASSIGN_OR_RETURN(n->pipe, Pipeline(kContext, ItemType::kRightDelim));
+    }
+    return n;
+  }
+
+  // {{block "name" pipeline}}...{{end}}: a definition and its {{template}} call.
+  Result<std::unique_ptr<Node>> BlockControl() {
+    constexpr std::string_view kContext = "block clause";
+    const Item token = NextNonSpace();
+    PLATOPS_ASSIGN_OR_RETURN(std::string name, TemplateName(token, kContext));
+    auto n = NewNode(NodeType::kTemplate, token.pos, token.line);
+    n->str = name;
+    PLATOPS_ASSIGN_OR_RETURN(n->pipe, Pipeline(kContext, ItemType::kRightDelim));
+    PLATOPS_RETURN_IF_ERROR(DefinitionBody(name, kContext));
+    return n;
+  }
+
   const Item& Next() {
     const Item& it = items_[std::min(i_, items_.size() - 1)];
     if (i_ < items_.size()) ++i_;
@@ -2508,7 +2911,12 @@ class Parser {
       case ItemType::kBlock:
       case ItemType::kDefine:
       case ItemType::kTemplate:
-        return Errorf(fmt::format("{{{{{}}}}} is not supported in alerting templates", it.val));
+        if (!templates_) {
+          return Errorf(fmt::format("{{{{{}}}}} is not supported in alerting templates", it.val));
+        }
+        if (it.type == ItemType::kTemplate) return TemplateControl();
+        if (it.type == ItemType::kBlock) return BlockControl();
+        break;  // {{define}} inside a template: "unexpected <define> in command", as in Go
       case ItemType::kBreak:
       case ItemType::kContinue: {
         const bool is_break = it.type == ItemType::kBreak;
@@ -2818,7 +3226,7 @@ class Parser {
     const Item& it = NextNonSpace();
     switch (it.type) {
       case ItemType::kIdentifier: {
-        if (Functions().find(it.val) == Functions().end()) {
+        if (funcs_.find(it.val) == funcs_.end()) {
           return Errorf("function " + GoQuote(it.val) + " not defined");
         }
         auto n = NewNode(NodeType::kIdentifier, it.pos);
@@ -2868,23 +3276,57 @@ class Parser {
 
   std::string name_;
   std::string_view text_;
+  const FuncTable& funcs_;
+  const bool templates_;
   std::vector<Item> items_;
   size_t i_ = 0, seen_ = 0;
   std::vector<std::string> vars_;
   int action_line_ = 0;
   int range_depth_ = 0;
+  ParsedTrees trees_;
 };
 
 constexpr std::string_view kDefinitions =
     "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}"
     "{{$externalURL := .ExternalURL}}{{$value := .Value}}";
 
+// One parsed template.
+struct Tree {
+  std::string name;                         // executing "<name>"
+  std::string parse_name;                   // the text it was parsed from, for error locations
+  std::shared_ptr<const std::string> text;  // node positions index into it
+  std::unique_ptr<Node> root;
+};
+
+using TreeMap = std::map<std::string, std::shared_ptr<const Tree>, std::less<>>;
+
+// How deep {{template}} calls may nest: Go allows 100000, but each level here costs native stack.
+constexpr int kMaxTemplateDepth = 100;
+
+// html/template's escaping of a value in HTML text.
+std::string HtmlTextEscape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (c == '+') {
+      out += "&#43;";
+    } else if (c == '<' || c == '>' || c == '&' || c == '\'' || c == '"' || c == '\0') {
+      out += HtmlEscape(std::string_view(&c, 1));
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 struct Template::Impl {
-  std::string name;
-  std::string text;  // kDefinitions + the user's text; node positions index into it
-  std::unique_ptr<Node> root;
+  Tree tree;  // its text is kDefinitions + the user's text
+};
+
+struct TemplateSet::Impl {
+  TreeMap trees;
 };
 
 namespace {
@@ -2896,12 +3338,15 @@ enum class Flow { kNormal, kBreak, kContinue };
 
 class Exec {
  public:
-  Exec(const Template::Impl& tmpl, const TemplateData& data) : tmpl_(tmpl), ctx_{data} {}
+  // `templates`: what {{template}} calls (none for Prometheus). `data`: Prometheus's data for its
+  // functions. `html`: actions' output is HTML-escaped.
+  Exec(const Tree& tree, const FuncTable& funcs, const TreeMap* templates, const TemplateData& data,
+       bool html)
+      : tree_(&tree), funcs_(funcs), templates_(templates), ctx_{data}, html_(html) {}
 
-  Result<std::string> Run() {
-    Value root{.kind = Kind::kRoot, .root = &ctx_.data};
-    vars_.emplace_back("$", root);
-    auto flow = Walk(root, *tmpl_.root);
+  Result<std::string> Run(const Value& dot) {
+    vars_.emplace_back("$", dot);
+    auto flow = Walk(dot, *tree_->root);
     if (!flow.ok()) return flow.status();
     return std::move(out_);
   }
@@ -2910,8 +3355,9 @@ class Exec {
   using Args = std::vector<const Node*>;
 
   Status Errorf(const std::string& msg) const {
-    if (at_ == nullptr) return InvalidArgument(fmt::format("template: {}: {}", tmpl_.name, msg));
-    std::string_view before = std::string_view(tmpl_.text).substr(0, static_cast<size_t>(at_->pos));
+    if (at_ == nullptr) return InvalidArgument(fmt::format("template: {}: {}", tree_->name, msg));
+    std::string_view before =
+        std::string_view(*tree_->text).substr(0, static_cast<size_t>(at_->pos));
     const int line = 1 + static_cast<int>(std::count(before.begin(), before.end(), '\n'));
     const size_t nl = before.rfind('\n');
     const size_t col = nl == std::string_view::npos ? before.size() : before.size() - nl - 1;
@@ -2921,8 +3367,9 @@ class Exec {
       f.prec = 20;
       context = Truncate(context, f) + "...";
     }
-    return InvalidArgument(fmt::format("template: {}:{}:{}: executing {} at <{}>: {}", tmpl_.name,
-                                       line, col, GoQuote(tmpl_.name), context, msg));
+    return InvalidArgument(fmt::format("template: {}:{}:{}: executing {} at <{}>: {}",
+                                       tree_->parse_name, line, col, GoQuote(tree_->name), context,
+                                       msg));
   }
 
   void At(const Node& n) { at_ = &n; }
@@ -2934,7 +3381,16 @@ class Exec {
         PLATOPS_ASSIGN_OR_RETURN(Value v, EvalPipeline(dot, *node.pipe));
         if (node.pipe->decls.empty()) {
           At(node);
-          if (v.kind == Kind::kInvalid) {
+          if (html_) {
+            // html/template: safeHtml's output as is, nil as nothing, the rest escaped.
+            if (v.kind == Kind::kHtml) {
+              out_ += v.s;
+            } else if (v.kind != Kind::kInvalid) {
+              std::string text;
+              FormatArg(text, v, 'v', FmtFlags{}, true);
+              out_ += HtmlTextEscape(text);
+            }
+          } else if (v.kind == Kind::kInvalid) {
             out_ += "<no value>";
           } else {
             FormatArg(out_, v, 'v', FmtFlags{}, true);
@@ -2942,6 +3398,8 @@ class Exec {
         }
         return Flow::kNormal;
       }
+      case NodeType::kTemplate:
+        return WalkTemplate(dot, node);
       case NodeType::kBreak:
         return Flow::kBreak;
       case NodeType::kContinue:
@@ -2963,6 +3421,37 @@ class Exec {
       default:
         return Errorf("unknown node: " + node.String());
     }
+  }
+
+  // {{template "name" pipeline}}: the named template with the pipeline's value (nil without one)
+  // as dot and $, and no other variables.
+  Result<Flow> WalkTemplate(const Value& dot, const Node& node) {
+    At(node);
+    const Tree* callee = nullptr;
+    if (templates_ != nullptr) {
+      if (auto it = templates_->find(node.str); it != templates_->end()) callee = it->second.get();
+    }
+    if (callee == nullptr) return Errorf("template " + GoQuote(node.str) + " not defined");
+    if (depth_ == kMaxTemplateDepth) {
+      return Errorf(fmt::format("exceeded maximum template depth ({})", kMaxTemplateDepth));
+    }
+    Value callee_dot;
+    if (node.pipe) {
+      PLATOPS_ASSIGN_OR_RETURN(callee_dot, EvalPipeline(dot, *node.pipe));
+    }
+    // The pipeline's variables stay in the caller's scope.
+    std::vector<std::pair<std::string, Value>> caller_vars = std::move(vars_);
+    vars_ = {{"$", callee_dot}};
+    const Tree* caller = tree_;
+    tree_ = callee;
+    ++depth_;
+    auto flow = Walk(callee_dot, *callee->root);
+    --depth_;
+    if (!flow.ok()) return flow.status();
+    tree_ = caller;
+    vars_ = std::move(caller_vars);
+    At(node);
+    return Flow::kNormal;
   }
 
   Result<Flow> WalkIfOrWith(const Value& dot, const Node& node) {
@@ -3032,6 +3521,23 @@ class Exec {
             if (!go_on) break;
           }
           break;
+        case Kind::kObject: {
+          const TemplateObject& o = *v.object;
+          if (o.shape() == TemplateObject::Shape::kStruct) {
+            std::string shown;
+            FormatArg(shown, v, 'v', FmtFlags{}, true);
+            return Errorf("range can't iterate over " + shown);
+          }
+          const bool is_map = o.shape() == TemplateObject::Shape::kMap;
+          for (size_t k = 0; k < o.size(); ++k) {
+            ran = true;
+            const Value index =
+                is_map ? Value::String(std::string(o.Key(k))) : Value::Int(static_cast<int64_t>(k));
+            PLATOPS_ASSIGN_OR_RETURN(bool go_on, one(index, FromHost(o.Element(k))));
+            if (!go_on) break;
+          }
+          break;
+        }
         case Kind::kInt:
           if (pipe.decls.size() > 1) {
             return Errorf(fmt::format("can't use {} to iterate over more than one variable", v.i));
@@ -3234,10 +3740,25 @@ class Exec {
         return labels;
       }
       case Kind::kTime: {
-        if (auto method = TimeMethod(name, receiver.i)) {
+        if (auto method = TimeMethod(name, receiver.time)) {
           return EvalCall(dot, *method, name, node, args, final);
         }
         break;
+      }
+      case Kind::kObject: {
+        const TemplateObject& o = *receiver.object;
+        if (auto method = o.Method(name)) {
+          return EvalCall(dot, HostMethod(std::move(*method)), name, node, args, final);
+        }
+        if (o.shape() == TemplateObject::Shape::kSlice) break;
+        const std::optional<size_t> at = FindKey(o, name);
+        if (o.shape() == TemplateObject::Shape::kMap) {
+          if (has_args) return Errorf(name + " is not a method but has arguments");
+          return FromHost(at ? o.Element(*at) : o.Zero());
+        }
+        if (!at) break;
+        if (has_args) return Errorf(name + " has arguments but cannot be invoked as function");
+        return FromHost(o.Element(*at));
       }
       default:
         break;
@@ -3245,11 +3766,28 @@ class Exec {
     return Errorf("can't evaluate field " + name + " in type " + TypeName(receiver));
   }
 
+  // A host's method as a function of its arguments.
+  static FuncSpec HostMethod(TemplateMethod method) {
+    std::vector<Param> params;
+    for (TemplateMethod::Param p : method.params) {
+      params.push_back(p == TemplateMethod::Param::kString ? Param::kString : Param::kStringSlice);
+    }
+    return Fixed(std::move(params),
+                 [call = std::move(method.call)](const CallContext&,
+                                                 const std::vector<Value>& a) -> Result<Value> {
+                   std::vector<TemplateValue> host_args;
+                   host_args.reserve(a.size());
+                   for (const Value& v : a) host_args.push_back(ToHost(v));
+                   PLATOPS_ASSIGN_OR_RETURN(TemplateValue result, call(host_args));
+                   return FromHost(result);
+                 });
+  }
+
   Result<Value> EvalFunction(const Value& dot, const Node& ident, const Node& cmd, const Args& args,
                              const Value& final) {
     At(ident);
-    auto it = Functions().find(ident.text);
-    if (it == Functions().end()) return Errorf(GoQuote(ident.text) + " is not a defined function");
+    auto it = funcs_.find(ident.text);
+    if (it == funcs_.end()) return Errorf(GoQuote(ident.text) + " is not a defined function");
     return EvalCall(dot, it->second, ident.text, cmd, args, final);
   }
 
@@ -3314,15 +3852,19 @@ class Exec {
           return Value{.kind = Kind::kSamples, .samples = std::make_shared<const Samples>()};
         case Param::kSample:
           return Value{.kind = Kind::kSample};
+        case Param::kStringSlice:
+          return Value{.kind = Kind::kObject, .object = MakeStringSlice({})};
         default:
           return Errorf("invalid value; expected " + ParamName(p));
       }
     }
-    const bool ok = p == Param::kAny || p == Param::kValue || p == Param::kNone ||
-                    (p == Param::kString && v.kind == Kind::kString) ||
-                    (p == Param::kFloat64 && v.kind == Kind::kFloat) ||
-                    (p == Param::kSamples && v.kind == Kind::kSamples) ||
-                    (p == Param::kSample && v.kind == Kind::kSample);
+    const bool ok =
+        p == Param::kAny || p == Param::kValue || p == Param::kNone ||
+        (p == Param::kString && v.kind == Kind::kString) ||
+        (p == Param::kFloat64 && v.kind == Kind::kFloat) ||
+        (p == Param::kSamples && v.kind == Kind::kSamples) ||
+        (p == Param::kSample && v.kind == Kind::kSample) ||
+        (p == Param::kStringSlice && v.kind == Kind::kObject && v.object->TypeName() == "[]string");
     if (!ok) {
       return Errorf("wrong type for value; expected " + ParamName(p) + "; got " + TypeName(v));
     }
@@ -3336,7 +3878,9 @@ class Exec {
         return ValidateType(dot, p);
       case NodeType::kNil:
         if (p == Param::kAny) return Value{};
-        if (p == Param::kSamples || p == Param::kSample) return ValidateType(Value{}, p);
+        if (p == Param::kSamples || p == Param::kSample || p == Param::kStringSlice) {
+          return ValidateType(Value{}, p);
+        }
         return Errorf("cannot assign nil to " + ParamName(p));
       case NodeType::kField: {
         PLATOPS_ASSIGN_OR_RETURN(Value v, EvalFieldNode(dot, n, {&n}, Value::Missing()));
@@ -3388,8 +3932,12 @@ class Exec {
     return Errorf("can't handle " + n.String() + " for arg of type " + ParamName(p));
   }
 
-  const Template::Impl& tmpl_;
+  const Tree* tree_;  // the template being executed
+  const FuncTable& funcs_;
+  const TreeMap* templates_;
   CallContext ctx_;
+  const bool html_;
+  int depth_ = 0;
   const Node* at_ = nullptr;
   std::vector<std::pair<std::string, Value>> vars_;
   std::string out_;
@@ -3399,16 +3947,59 @@ class Exec {
 
 Result<Template> Template::Parse(std::string name, std::string_view text) {
   auto impl = std::make_shared<Impl>();
-  impl->name = std::move(name);
-  impl->text = std::string(kDefinitions) + std::string(text);
-  PLATOPS_ASSIGN_OR_RETURN(impl->root, Parser(impl->name, impl->text).Parse());
+  Tree& tree = impl->tree;
+  tree.name = std::move(name);
+  tree.parse_name = tree.name;
+  tree.text = std::make_shared<const std::string>(std::string(kDefinitions) + std::string(text));
+  PLATOPS_ASSIGN_OR_RETURN(ParsedTrees trees,
+                           Parser(tree.name, *tree.text, Functions(), false).Parse());
+  tree.root = std::move(trees[tree.name]);
   return Template(std::move(impl));
 }
 
 Result<std::string> Template::Expand(const TemplateData& data) const {
-  return Exec(*impl_, data).Run();
+  return Exec(impl_->tree, Functions(), nullptr, data, false)
+      .Run(Value{.kind = Kind::kRoot, .root = &data});
 }
 
-const std::string& Template::name() const { return impl_->name; }
+const std::string& Template::name() const { return impl_->tree.name; }
+
+std::shared_ptr<const TemplateObject> MakeStringSlice(std::vector<std::string> values) {
+  return std::make_shared<const StringSlice>(std::move(values));
+}
+
+TemplateSet::TemplateSet() : impl_(std::make_shared<const Impl>()) {}
+
+Status TemplateSet::Parse(std::string name, std::string_view text) {
+  auto shared_text = std::make_shared<const std::string>(text);
+  PLATOPS_ASSIGN_OR_RETURN(ParsedTrees parsed,
+                           Parser(name, *shared_text, AlertmanagerFunctions(), true).Parse());
+  auto impl = std::make_shared<Impl>(*impl_);
+  for (auto& [tree_name, root] : parsed) {
+    // text/template's associate: an empty template does not replace a non-empty one.
+    if (impl->trees.contains(tree_name) && IsEmptyTree(*root)) continue;
+    auto tree = std::make_shared<Tree>();
+    tree->name = tree_name;
+    tree->parse_name = name;
+    tree->text = shared_text;
+    tree->root = std::move(root);
+    impl->trees[tree_name] = std::move(tree);
+  }
+  impl_ = std::move(impl);
+  return Status::Ok();
+}
+
+bool TemplateSet::Has(std::string_view name) const { return impl_->trees.contains(name); }
+
+Result<std::string> TemplateSet::Execute(std::string_view name, const TemplateValue& dot,
+                                         bool html) const {
+  auto it = impl_->trees.find(name);
+  if (it == impl_->trees.end()) {
+    return InvalidArgument("template: no template " + GoQuote(name) + " in the set");
+  }
+  static const TemplateData kNoPrometheusData;
+  return Exec(*it->second, AlertmanagerFunctions(), &impl_->trees, kNoPrometheusData, html)
+      .Run(FromHost(dot));
+}
 
 }  // namespace platops::alerting

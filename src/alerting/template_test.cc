@@ -3,9 +3,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace platops::alerting {
@@ -524,6 +527,10 @@ TEST_F(TemplateTest, ParseErrors) {
        "ERROR: template: t:1: {{define}} is not supported in alerting templates"},
       {"{{ template \"x\" }}",
        "ERROR: template: t:1: {{template}} is not supported in alerting templates"},
+      {"{{ block \"x\" . }}{{ end }}",
+       "ERROR: template: t:1: {{block}} is not supported in alerting templates"},
+      {"{{ join \",\" (stringSlice \"a\") }}",
+       "ERROR: template: t:1: function \"join\" not defined"},
       {"{{ break }}", "ERROR: template: t:1: {{break}} outside {{range}}"},
       {"{{ 1.2.3 }}", "ERROR: template: t:1: unexpected \".3\" in operand"},
       {"{{ 3x }}", "ERROR: template: t:1: bad number syntax: \"3x\""},
@@ -629,6 +636,238 @@ TEST_F(TemplateTest, ExecutionErrors) {
        "ERROR: template: t:2:3: executing \"t\" at <humanize \"one\">: error calling humanize: "
        "strconv.ParseFloat: parsing \"one\": invalid syntax"},
   });
+}
+
+TEST_F(TemplateTest, TimeMethods) {
+  RunTable({
+      {"{{ (toTime 1.5).UTC }}", "1970-01-01 00:00:01.5 +0000 UTC"},
+      {"{{ printf \"%T %T\" (toTime 1) (toTime 1).UTC }}", "*time.Time time.Time"},
+      {"{{ (toTime 0).IsZero }} {{ (toTime -1.25).UnixMilli }}", "false -1250"},
+  });
+}
+
+// ------------------------------------------------------------------------------------------------
+// TemplateSet: named templates with Alertmanager's functions over a host's objects.
+
+// map[string]string with sorted keys.
+class TestMap final : public TemplateObject {
+ public:
+  explicit TestMap(std::vector<std::pair<std::string, std::string>> entries)
+      : entries_(std::move(entries)) {}
+  Shape shape() const override { return Shape::kMap; }
+  std::string TypeName() const override { return "test.Map"; }
+  size_t size() const override { return entries_.size(); }
+  TemplateValue Element(size_t i) const override { return entries_[i].second; }
+  std::string_view Key(size_t i) const override { return entries_[i].first; }
+  TemplateValue Zero() const override { return std::string(); }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> entries_;
+};
+
+// *test.Thing: struct { Name string; Tags test.Map; Items []string; Count int; When time.Time;
+// Nothing interface{} } with the methods Has(string) bool and Only([]string) []string.
+class TestThing final : public TemplateObject {
+ public:
+  Shape shape() const override { return Shape::kStruct; }
+  std::string TypeName() const override { return "*test.Thing"; }
+  size_t size() const override { return 6; }
+  std::string_view Key(size_t i) const override {
+    static constexpr std::string_view kNames[] = {"Name",  "Tags", "Items",
+                                                  "Count", "When", "Nothing"};
+    return kNames[i];
+  }
+  TemplateValue Element(size_t i) const override {
+    switch (i) {
+      case 0:
+        return std::string("web <1>");
+      case 1:
+        return std::make_shared<const TestMap>(
+            std::vector<std::pair<std::string, std::string>>{{"env", "prod"}, {"team", "sre"}});
+      case 2:
+        return MakeStringSlice(items_);
+      case 3:
+        return int64_t{3};
+      case 4:
+        return TemplateTime{1767261600, 500000000};
+      default:
+        return std::monostate{};
+    }
+  }
+  std::optional<TemplateMethod> Method(std::string_view name) const override {
+    if (name == "Has") {
+      return TemplateMethod{
+          {TemplateMethod::Param::kString},
+          [this](const std::vector<TemplateValue>& a) -> Result<TemplateValue> {
+            const auto& item = std::get<std::string>(a[0]);
+            if (item == "boom") return InvalidArgument("no boom here");
+            return TemplateValue(std::find(items_.begin(), items_.end(), item) != items_.end());
+          }};
+    }
+    if (name == "Only") {
+      return TemplateMethod{{TemplateMethod::Param::kStringSlice},
+                            [this](const std::vector<TemplateValue>& a) -> Result<TemplateValue> {
+                              const auto& keep =
+                                  std::get<std::shared_ptr<const TemplateObject>>(a[0]);
+                              std::vector<std::string> out;
+                              for (size_t k = 0; k < keep->size(); ++k) {
+                                auto v = std::get<std::string>(keep->Element(k));
+                                if (std::find(items_.begin(), items_.end(), v) != items_.end()) {
+                                  out.push_back(v);
+                                }
+                              }
+                              return TemplateValue(MakeStringSlice(std::move(out)));
+                            }};
+    }
+    return std::nullopt;
+  }
+
+ private:
+  std::vector<std::string> items_ = {"a", "b", "c"};
+};
+
+class TemplateSetTest : public ::testing::Test {
+ protected:
+  // Parses `files` ({name, text}) in order, then executes `name`; or "ERROR: " + the error.
+  static std::string Run(const std::vector<std::pair<std::string, std::string>>& files,
+                         std::string_view name, const TemplateValue& dot, bool html = false) {
+    TemplateSet set;
+    for (const auto& [file, text] : files) {
+      Status s = set.Parse(file, text);
+      if (!s.ok()) return "ERROR: " + s.message();
+    }
+    auto r = set.Execute(name, dot, html);
+    return r.ok() ? *r : "ERROR: " + r.status().message();
+  }
+  static std::string Run(std::string_view text, bool html = false) {
+    return Run({{"f", std::string(text)}}, "f", std::make_shared<const TestThing>(), html);
+  }
+};
+
+TEST_F(TemplateSetTest, DefineTemplateAndBlock) {
+  EXPECT_EQ(Run("{{ define \"greet\" }}Hello {{ . }}, {{ $ }}{{ end }}"
+                "{{ template \"greet\" .Name }}|{{ template \"greet\" }}"),
+            "Hello web <1>, web <1>|Hello <no value>, <no value>");
+  EXPECT_EQ(Run("{{ $x := 1 }}{{ block \"b\" .Count }}<{{ . }}>{{ end }}{{ $x }}"), "<3>1");
+  // A later file's definition replaces an earlier one, also the body of a {{block}}; an empty
+  // definition does not.
+  EXPECT_EQ(Run({{"a", "{{ block \"b\" . }}default{{ end }}{{ define \"c\" }}c1{{ end }}"},
+                 {"b",
+                  "{{ define \"b\" }}override {{ .Count }}{{ end }}"
+                  "{{ define \"c\" }} {{ end }}"}},
+                "a", std::make_shared<const TestThing>()),
+            "override 3");
+  EXPECT_EQ(Run({{"a", "{{ define \"c\" }}c1{{ end }}"}, {"b", "{{ define \"c\" }} {{ end }}"}},
+                "c", std::monostate{}),
+            "c1");
+  // Each file's text outside its definitions is a template of the file's name.
+  EXPECT_EQ(Run({{"a", "A {{ template \"b\" }}"}, {"b", "B"}}, "a", std::monostate{}), "A B");
+  EXPECT_EQ(Run({{"a", "A"}}, "b", std::monostate{}),
+            "ERROR: template: no template \"b\" in the set");
+}
+
+TEST_F(TemplateSetTest, HostObjects) {
+  EXPECT_EQ(Run("{{ .Name }} {{ .Tags.env }} [{{ .Tags.missing }}] {{ index .Tags \"team\" }} "
+                "{{ index .Items 1 }} {{ len .Items }} {{ len .Tags }} {{ .Count }}"),
+            "web <1> prod [] sre b 3 2 3");
+  EXPECT_EQ(Run("{{ range $i, $v := .Items }}{{ $i }}{{ $v }}{{ end }} "
+                "{{ range $k, $v := .Tags }}{{ $k }}={{ $v }};{{ end }} "
+                "{{ range .Nothing }}x{{ else }}none{{ end }}"),
+            "0a1b2c env=prod;team=sre; none");
+  EXPECT_EQ(Run("{{ . }}|{{ printf \"%v\" . }}|{{ .Tags }}|{{ .Items }}|{{ .Nothing }}"),
+            "{web <1> map[env:prod team:sre] [a b c] 3 2026-01-01 10:00:00.5 +0000 UTC <nil>}|"
+            "&{web <1> map[env:prod team:sre] [a b c] 3 2026-01-01 10:00:00.5 +0000 UTC <nil>}|"
+            "map[env:prod team:sre]|[a b c]|<no value>");
+  EXPECT_EQ(Run("{{ .Has \"b\" }} {{ .Has \"z\" }} {{ .Only (stringSlice \"c\" \"z\" \"a\") }} "
+                "{{ .Only nil | len }} {{ if .Items }}items{{ end }} {{ if .Tags }}tags{{ end }}"),
+            "true false [c a] 0 items tags");
+  EXPECT_EQ(Run("{{ .When.Format \"15:04:05.000\" }} {{ printf \"%T %T %T\" .When .Items .Tags }}"),
+            "10:00:00.500 time.Time []string test.Map");
+}
+
+TEST_F(TemplateSetTest, HostObjectErrors) {
+  auto exec_error = [](int col, std::string_view at, std::string_view msg) {
+    return "ERROR: template: f:1:" + std::to_string(col) + ": executing \"f\" at <" +
+           std::string(at) + ">: " + std::string(msg);
+  };
+  EXPECT_EQ(Run("{{ .Nope }}"),
+            exec_error(3, ".Nope", "can't evaluate field Nope in type *test.Thing"));
+  EXPECT_EQ(Run("{{ .Items.First }}"),
+            exec_error(9, ".Items.First", "can't evaluate field First in type []string"));
+  EXPECT_EQ(Run("{{ .Has 1 }}"), exec_error(8, "1", "expected string; found 1"));
+  EXPECT_EQ(Run("{{ .Has \"boom\" }}"), exec_error(3, ".Has", "error calling Has: no boom here"));
+  EXPECT_EQ(Run("{{ .Only .Tags }}"),
+            exec_error(9, ".Tags", "wrong type for value; expected []string; got test.Map"));
+  EXPECT_EQ(Run("{{ .Name 1 }}"),
+            exec_error(3, ".Name", "Name has arguments but cannot be invoked as function"));
+  EXPECT_EQ(Run("{{ .Tags.env 1 }}"),
+            exec_error(8, ".Tags.env", "env is not a method but has arguments"));
+  EXPECT_EQ(Run("{{ len . }}"),
+            exec_error(3, "len .", "error calling len: len of type test.Thing"));
+  EXPECT_EQ(Run("{{ index . 1 }}"),
+            exec_error(3, "index . 1", "error calling index: can't index item of type test.Thing"));
+  EXPECT_EQ(Run("{{ index .Items 3 }}"),
+            exec_error(3, "index .Items 3", "error calling index: index out of range: 3"));
+  EXPECT_EQ(Run("{{ index .Tags .Nothing }}"),
+            exec_error(3, "index .Tags .Nothing",
+                       "error calling index: value is nil; should be of type string"));
+  EXPECT_EQ(
+      Run("{{ index .Tags 3 }}"),
+      exec_error(3, "index .Tags 3", "error calling index: value has type int; should be string"));
+  EXPECT_EQ(Run("{{ range . }}{{ end }}"),
+            exec_error(9, ".",
+                       "range can't iterate over {web <1> map[env:prod team:sre] [a b c] 3 "
+                       "2026-01-01 10:00:00.5 +0000 UTC <nil>}"));
+}
+
+TEST_F(TemplateSetTest, AlertmanagerFunctions) {
+  EXPECT_EQ(Run("{{ join \", \" .Items }} {{ stringSlice | len }} {{ join \"-\" nil }}|"
+                "{{ title \"ab-cd e_f g.h 2x\" }}|{{ trimSpace \"\\t a \\u00a0\" }}|"
+                "{{ toUpper .Name }}"),
+            "a, b, c 0 |Ab-Cd E_f G.h 2X|a|WEB <1>");
+}
+
+TEST_F(TemplateSetTest, HtmlEscapesActionOutput) {
+  EXPECT_EQ(Run("<b>{{ .Name }}</b> {{ \"'&\\\"+\" }} {{ \"<i>\" | safeHtml }} [{{ .Nothing }}] "
+                "{{ .Tags }}",
+                true),
+            "<b>web &lt;1&gt;</b> &#39;&amp;&#34;&#43; <i> [] map[env:prod team:sre]");
+  EXPECT_EQ(Run("{{ .Name }}"), "web <1>");
+}
+
+TEST_F(TemplateSetTest, ParseErrors) {
+  auto parse = [](std::string_view text) {
+    return Run({{"f.tmpl", std::string(text)}}, "f.tmpl", {});
+  };
+  EXPECT_EQ(parse("{{ define \"a\" }}1{{ end }}{{ define \"a\" }}2{{ end }}"),
+            "ERROR: template: f.tmpl:1: template: multiple definition of template \"a\"");
+  EXPECT_EQ(parse("{{ define \"f.tmpl\" }}x{{ end }}y"),
+            "ERROR: template: f.tmpl:1: template: multiple definition of template \"f.tmpl\"");
+  EXPECT_EQ(parse("{{ if true }}{{ define \"a\" }}{{ end }}{{ end }}"),
+            "ERROR: template: f.tmpl:1: unexpected <define> in command");
+  EXPECT_EQ(parse("{{ define a }}{{ end }}"),
+            "ERROR: template: f.tmpl:1: unexpected \"a\" in define clause");
+  EXPECT_EQ(parse("{{ define \"a\" }}{{ else }}{{ end }}"),
+            "ERROR: template: f.tmpl:1: unexpected {{else}} in define clause");
+  EXPECT_EQ(parse("{{ define \"a\" }}\nx"), "ERROR: template: f.tmpl:2: unexpected EOF");
+  EXPECT_EQ(parse("{{ $x := 1 }}{{ define \"a\" }}{{ $x }}{{ end }}"),
+            "ERROR: template: f.tmpl:1: undefined variable \"$x\"");
+  EXPECT_EQ(parse("{{ range .Items }}{{ block \"a\" . }}{{ break }}{{ end }}{{ end }}"),
+            "ERROR: template: f.tmpl:1: {{break}} outside {{range}}");
+  EXPECT_EQ(parse("{{ define \"a\" }}{{ end }}{{ template \"a\" \"b\" \"c\" }}"),
+            "ERROR: template: f.tmpl:1:41: executing \"f.tmpl\" at <\"b\">: can't give argument "
+            "to non-function \"b\"");
+  EXPECT_EQ(parse("{{ humanize 1 }}"),
+            "ERROR: template: f.tmpl:1: function \"humanize\" not defined");
+  // A failed parse leaves the set as it was.
+  TemplateSet set;
+  ASSERT_TRUE(set.Parse("a", "{{ define \"x\" }}old{{ end }}").ok());
+  EXPECT_FALSE(
+      set.Parse("b", "{{ define \"x\" }}new{{ end }}{{ define \"y\" }}{{ foo }}{{ end }}").ok());
+  EXPECT_TRUE(set.Has("x"));
+  EXPECT_FALSE(set.Has("y"));
+  EXPECT_FALSE(set.Has("b"));
+  EXPECT_EQ(*set.Execute("x", {}), "old");
 }
 
 }  // namespace

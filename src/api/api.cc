@@ -12,6 +12,8 @@ void RegisterPrometheusApi(http::Router& router, ApiDeps& deps);
 void RegisterScrapeApi(http::Router& router, ApiDeps& deps);
 void RegisterAlertmanagerApi(http::Router& router, ApiDeps& deps);
 void RegisterNotificationsApi(http::Router& router, ApiDeps& deps);
+void RegisterAlertHistoryApi(http::Router& router, ApiDeps& deps);
+void RegisterPagerDutyApi(http::Router& router, ApiDeps& deps);
 
 void RegisterApi(http::Router& router, ApiDeps& deps) {
   RegisterSystemApi(router, deps);
@@ -24,6 +26,8 @@ void RegisterApi(http::Router& router, ApiDeps& deps) {
   RegisterScrapeApi(router, deps);
   RegisterAlertmanagerApi(router, deps);
   RegisterNotificationsApi(router, deps);
+  RegisterAlertHistoryApi(router, deps);
+  RegisterPagerDutyApi(router, deps);
 }
 
 }  // namespace platops::api

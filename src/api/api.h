@@ -19,7 +19,10 @@
 #include "store/store.h"
 
 namespace platops::alerting {
+class AlertHistory;
 class AlertingService;
+class IntegrationKeys;
+class PagerDutyIntake;
 class Outbox;
 class RuleManager;
 }
@@ -58,6 +61,12 @@ struct ApiDeps {
   alerting::RuleManager* rules = nullptr;
   // The notification outbox behind GET /api/v1/notifications; not registered when null.
   alerting::Outbox* outbox = nullptr;
+  // Firing/resolved transitions behind GET /api/v1/alerts/history; not registered when null.
+  alerting::AlertHistory* alert_history = nullptr;
+  // Integration keys (under /api/v1/services/{slug}/integration-keys) and the PagerDuty Events
+  // v2 intake at /integrations/pagerduty/v2/enqueue; not registered when null.
+  alerting::IntegrationKeys* integration_keys = nullptr;
+  alerting::PagerDutyIntake* pagerduty = nullptr;
 };
 
 // Registers every route. `deps` must outlive the router.

@@ -41,6 +41,8 @@ class ApiServerTest : public ::testing::Test {
     deps_->promql = core_->promql();
     deps_->anonymous_query = anonymous_query_;
     deps_->scrape = &core_->scrape();
+    deps_->integration_keys = &core_->integration_keys();
+    deps_->pagerduty = &core_->pagerduty();
     RegisterApi(router_, *deps_);
     http::ServerOptions opts;
     opts.port = 0;

@@ -615,6 +615,46 @@ std::optional<CheckStatus> Monitor::StatusOf(const std::string& id) const {
   return s;
 }
 
+std::vector<Monitor::HardView> Monitor::HardStates() const {
+  std::lock_guard lock(mu_);
+  const Timestamp now = clock_.Now();
+  std::vector<HardView> out;
+  out.reserve(entries_.size());
+  for (const auto& [id, e] : entries_) {
+    HardView v;
+    v.def = e->def;
+    v.hard_state = e->st.hard_state;
+    v.hard_since = e->st.hard_since;
+    v.pending = e->st.pending;
+    if (e->last) v.message = e->last->message;
+    v.in_maintenance = InMaintenance(*e, now);
+    v.suppressed_by = e->suppressed_by;
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+std::vector<std::string> Monitor::WindowsCovering(const std::string& service,
+                                                  const std::map<std::string, std::string>& labels,
+                                                  Timestamp t) const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [name, w] : windows_) {
+    const MaintenanceWindow& mw = w.first;
+    if (std::find(mw.services.begin(), mw.services.end(), service) == mw.services.end()) continue;
+    bool labels_match = true;
+    for (const auto& [k, v] : mw.check_labels) {
+      auto it = labels.find(k);
+      if (it == labels.end() || it->second != v) {
+        labels_match = false;
+        break;
+      }
+    }
+    if (labels_match && w.second.ActiveAt(t)) out.push_back(name);
+  }
+  return out;
+}
+
 size_t Monitor::buffered() const {
   std::lock_guard lock(mu_);
   return pending_results_.size();

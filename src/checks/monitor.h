@@ -90,6 +90,23 @@ class Monitor {
   void SetHardDependencies(const std::string& service, std::vector<std::string> deps);
 
   std::optional<CheckStatus> StatusOf(const std::string& id) const;
+  // Every check's hard state as alerting reads it: the check's definition, its last HARD state,
+  // whether a maintenance window covers it now and the check suppressing it.
+  struct HardView {
+    CheckDef def;
+    probe::Outcome hard_state = probe::Outcome::kOk;
+    Timestamp hard_since{};
+    bool pending = true;  // no result yet
+    std::string message;             // the last result's message
+    bool in_maintenance = false;
+    std::string suppressed_by;
+  };
+  std::vector<HardView> HardStates() const;
+  // The maintenance windows active at `t` whose services include `service` and whose
+  // check_labels all appear in `labels` (alerts muted by maintenance), by name.
+  std::vector<std::string> WindowsCovering(const std::string& service,
+                                           const std::map<std::string, std::string>& labels,
+                                           Timestamp t) const;
   // kNotFound for an unknown or disabled heartbeat token.
   Status Ping(const std::string& token, PingKind kind, std::optional<int> exit_code);
   // The check id of a ping token.

@@ -190,6 +190,16 @@ const std::vector<Option>& Options() {
          c.alerting.external_url = v;
          return Status::Ok();
        }},
+      {"alerting.history_retention", "PLATOPS_ALERTING_HISTORY_RETENTION",
+       [](const std::string& v, ServerConfig& c) {
+         return ParseMs(v, c.alerting.history_retention);
+       }},
+      {"alerting.flap_max_transitions", "PLATOPS_ALERTING_FLAP_MAX_TRANSITIONS",
+       [](const std::string& v, ServerConfig& c) {
+         return ParseInt(v, c.alerting.flap_max_transitions, 0, 1000);
+       }},
+      {"alerting.flap_window", "PLATOPS_ALERTING_FLAP_WINDOW",
+       [](const std::string& v, ServerConfig& c) { return ParseMs(v, c.alerting.flap_window); }},
       {"host_metrics.enabled", "PLATOPS_HOST_METRICS_ENABLED",
        [](const std::string& v, ServerConfig& c) { return ParseBool(v, c.host_metrics.enabled); }},
       {"host_metrics.interval", "PLATOPS_HOST_METRICS_INTERVAL",
@@ -416,6 +426,14 @@ alerting:
   # The URL users reach platops at (alert links, $externalURL, notifications). Empty:
   # http://<listen>. Env PLATOPS_ALERTING_EXTERNAL_URL.
   external_url: ""
+  # How long every firing/resolved transition is kept for GET /api/v1/alerts/history.
+  # Env PLATOPS_ALERTING_HISTORY_RETENTION.
+  history_retention: 30d
+  # Flap damping: an alert changing between firing and resolved more than this many times
+  # within flap_window is held firing and marked flapping="true" until it settles; 0: off.
+  # Env PLATOPS_ALERTING_FLAP_MAX_TRANSITIONS, PLATOPS_ALERTING_FLAP_WINDOW.
+  flap_max_transitions: 4
+  flap_window: 30m
 
 host_metrics:
   # Collect this machine's CPU, memory, disk, filesystem and network metrics (node_exporter

@@ -90,6 +90,12 @@ struct ServerConfig {
     // The URL users reach platops at: alert generator links, $externalURL in templates,
     // externalURL in notifications. Empty: http://<listen>.
     std::string external_url;
+    // How long alert transitions (GET /api/v1/alerts/history) are kept.
+    std::chrono::milliseconds history_retention{std::chrono::hours(24 * 30)};
+    // Flap damping: more firing/resolved changes than this within flap_window make an alert
+    // flapping (held firing, marked); 0 turns it off.
+    int flap_max_transitions = 4;
+    std::chrono::milliseconds flap_window{std::chrono::minutes(30)};
   } alerting;
 
   // Token of the first admin on an empty data dir. Env PLATOPS_BOOTSTRAP_TOKEN only (never in a

@@ -7,6 +7,8 @@
 #include <spdlog/spdlog.h>
 
 #include "alerting/am_config.h"
+#include "alerting/notify_template.h"
+#include "alerting/smtp.h"
 #include "alerting/rule_templates.h"
 #include "catalog/kinds.h"
 #include "ingest/prom_config.h"
@@ -27,6 +29,9 @@ std::vector<store::Migration> AllMigrations() {
   for (auto& m : scrape::ScrapeManager::Migrations()) all.push_back(m);
   for (auto& m : alerting::AlertingService::Migrations()) all.push_back(m);
   for (auto& m : alerting::Outbox::Migrations()) all.push_back(m);
+  for (auto& m : alerting::IntegrationKeys::Migrations()) all.push_back(m);
+  for (auto& m : alerting::AlertHistory::Migrations()) all.push_back(m);
+  for (auto& m : alerting::PagerDutyIntake::Migrations()) all.push_back(m);
   return all;
 }
 
@@ -74,6 +79,31 @@ Result<std::unique_ptr<Core>> Core::Open(const std::string& data_dir,
   PLATOPS_RETURN_IF_ERROR(core->scrape_->Load(*core->bus_));
   core->alerting_ = std::make_unique<alerting::AlertingService>(*core->store_, clock);
   PLATOPS_RETURN_IF_ERROR(core->alerting_->Load());
+  core->alert_history_ = std::make_unique<alerting::AlertHistory>(*core->store_);
+  core->integration_keys_ =
+      std::make_unique<alerting::IntegrationKeys>(*core->store_, core->log_, clock);
+  PLATOPS_RETURN_IF_ERROR(core->integration_keys_->Load());
+  core->bus_->Subscribe(
+      "alerting.integration_keys", "service.deleted",
+      [keys = core->integration_keys_.get(), cat = core->catalog_.get()](
+          store::Tx& tx, const events::Event& ev) -> Status {
+        PLATOPS_ASSIGN_OR_RETURN(auto current, cat->FindService(tx, ev.subject_id));
+        if (current) return Status::Ok();  // Created again since.
+        return keys->DeleteForService(tx, ev.subject_id);
+      });
+  core->pagerduty_ = std::make_unique<alerting::PagerDutyIntake>(
+      *core->store_, *core->integration_keys_, *core->alerting_, clock);
+  core->check_alerts_ = std::make_unique<alerting::CheckAlerts>(core->checks_->monitor(),
+                                                                *core->alerting_, clock);
+  core->check_alerts_->Subscribe(*core->bus_);
+  // Alerts in a maintenance window of their service are not notified.
+  core->alerting_->SetMaintenanceLookup(
+      [monitor = &core->checks_->monitor()](const std::string& service,
+                                            const alerting::LabelSet& labels, Timestamp t) {
+        std::map<std::string, std::string> m;
+        for (const auto& l : labels) m.emplace(l.name, l.value);
+        return monitor->WindowsCovering(service, m, t);
+      });
   return core;
 }
 
@@ -115,6 +145,7 @@ Status Core::OpenMetrics(const ServerConfig::Metrics& options) {
 Core::~Core() {
   if (rules_) rules_->Stop();
   rules_.reset();
+  if (check_alerts_) check_alerts_->Stop();
   if (alerting_) alerting_->Stop();
   if (sender_) sender_->Stop();
   sender_.reset();
@@ -176,6 +207,11 @@ Status Core::OpenAlerting(const ServerConfig& config) {
   const std::string external_url = config.alerting.external_url.empty()
                                        ? "http://" + config.listen
                                        : config.alerting.external_url;
+  alerting::FlapOptions flap;
+  flap.max_transitions = config.alerting.flap_max_transitions;
+  flap.window = config.alerting.flap_window;
+  PLATOPS_RETURN_IF_ERROR(alerting_->AttachHistory(alert_history_.get(), flap,
+                                                   config.alerting.history_retention));
   const std::string& am_path = config.alerting.alertmanager_config;
   if (!am_path.empty()) {
     PLATOPS_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(am_path));
@@ -197,12 +233,34 @@ Status Core::OpenAlerting(const ServerConfig& config) {
     alerting_->SetConfigText(alerting::ToRedactedJson(*am));
     alerting_->SetRouting(std::move(am->route), std::move(receivers),
                           std::move(am->inhibit_rules));
+    std::vector<alerting::NotificationTemplates::File> template_files;
+    for (const auto& glob : am->templates) {
+      for (const auto& path : GlobList(glob)) {
+        PLATOPS_ASSIGN_OR_RETURN(std::string body, ReadWholeFile(path));
+        template_files.push_back({path, std::move(body)});
+      }
+    }
+    auto templates = alerting::NotificationTemplates::Load(template_files);
+    if (!templates.ok()) return InvalidArgument(am_path + ": templates: " +
+                                                std::string(templates.status().message()));
+    alerting_->SetNotificationTemplates(
+        std::make_shared<const alerting::NotificationTemplates>(std::move(*templates)));
     alerting_->SetIntegrations(std::move(am->receivers), std::move(am->time_intervals),
                                external_url);
   }
   // Notifications: stored in the outbox by the dispatcher, delivered by the sender.
   outbox_ = std::make_unique<alerting::Outbox>(*store_);
-  deliverer_ = std::make_unique<alerting::HttpDeliverer>();
+  // Secrets of notifications (Slack URLs, SMTP passwords) are sealed in the outbox with this key.
+  PLATOPS_ASSIGN_OR_RETURN(auto box, SecretBox::LoadOrCreate(data_dir_ + "/secret.key"));
+  secret_box_ = std::make_unique<SecretBox>(std::move(box));
+  alerting_->SetSecretBox(secret_box_.get());
+  alerting::HttpDelivererOptions ho;
+  ho.secret_box = secret_box_.get();
+  http_deliverer_ = std::make_unique<alerting::HttpDeliverer>(ho);
+  alerting::SmtpDelivererOptions mo;
+  mo.secret_box = secret_box_.get();
+  smtp_deliverer_ = std::make_unique<alerting::SmtpDeliverer>(mo);
+  deliverer_ = std::make_unique<alerting::RoutingDeliverer>(*http_deliverer_, *smtp_deliverer_);
   alerting::OutboxSenderOptions so;
   if (metrics_ != nullptr) {
     alerting_->RegisterMetrics(*metrics_);
@@ -239,6 +297,9 @@ Status Core::OpenAlerting(const ServerConfig& config) {
   alerting_->AttachOutbox(outbox_.get());
   sender_->Start();
   alerting_->Start();
+  PLATOPS_RETURN_IF_ERROR(pagerduty_->Load());
+  check_alerts_->set_external_url(external_url);
+  check_alerts_->Start();
   if (!promql_ || !tsdb_) return Status::Ok();
 
   std::vector<std::string> files;

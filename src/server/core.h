@@ -7,8 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "alerting/check_alerts.h"
+#include "alerting/integration_keys.h"
 #include "alerting/outbox.h"
+#include "alerting/pagerduty_intake.h"
 #include "alerting/rule_manager.h"
+#include "alerting/smtp.h"
+#include "base/secret_box.h"
 #include "alerting/service.h"
 #include "base/clock.h"
 #include "base/metrics_registry.h"
@@ -66,6 +71,9 @@ class Core {
   // Null until OpenAlerting.
   alerting::RuleManager* rules() { return rules_.get(); }
   alerting::Outbox* outbox() { return outbox_.get(); }
+  alerting::IntegrationKeys& integration_keys() { return *integration_keys_; }
+  alerting::AlertHistory& alert_history() { return *alert_history_; }
+  alerting::PagerDutyIntake& pagerduty() { return *pagerduty_; }
 
   // Starts the probe engine and the checks' scheduler (serve only; offline commands never probe).
   void StartChecks();
@@ -87,7 +95,11 @@ class Core {
   std::unique_ptr<probe::ProbeEngine> engine_;
   std::unique_ptr<checks::ChecksService> checks_;
   std::unique_ptr<scrape::ScrapeManager> scrape_;
+  std::unique_ptr<alerting::AlertHistory> alert_history_;  // before alerting_: outlives it
   std::unique_ptr<alerting::AlertingService> alerting_;
+  std::unique_ptr<alerting::IntegrationKeys> integration_keys_;
+  std::unique_ptr<alerting::PagerDutyIntake> pagerduty_;
+  std::unique_ptr<alerting::CheckAlerts> check_alerts_;
   bool checks_started_ = false;
   std::string data_dir_;
   MetricsRegistry* metrics_ = nullptr;
@@ -95,7 +107,10 @@ class Core {
   std::unique_ptr<promql::Engine> promql_;
   std::unique_ptr<alerting::RuleManager> rules_;
   std::unique_ptr<alerting::Outbox> outbox_;
-  std::unique_ptr<alerting::HttpDeliverer> deliverer_;
+  std::unique_ptr<SecretBox> secret_box_;
+  std::unique_ptr<alerting::HttpDeliverer> http_deliverer_;
+  std::unique_ptr<alerting::SmtpDeliverer> smtp_deliverer_;
+  std::unique_ptr<alerting::RoutingDeliverer> deliverer_;
   std::unique_ptr<alerting::OutboxSender> sender_;
   config::KindRegistry kinds_;
 };

@@ -154,6 +154,9 @@ int Serve(const ServerConfig& config) {
   deps.alerting = &core->alerting();
   deps.rules = core->rules();
   deps.outbox = core->outbox();
+  deps.integration_keys = &core->integration_keys();
+  deps.alert_history = &core->alert_history();
+  deps.pagerduty = &core->pagerduty();
   for (const auto& w : core->scrape().PromConfigWarnings()) spdlog::warn("prometheus.yml: {}", w);
   api::RegisterApi(router, deps);
 

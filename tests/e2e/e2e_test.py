@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import socket
+import socketserver
 import sqlite3
 import subprocess
 import tempfile
@@ -666,10 +667,13 @@ receivers:
                                       r'integration="webhook\[0\]"\} [12]')
             self.assertIn("platops_notification_latency_seconds_count", metrics)
             # Every delivery attempt is on record.
-            status, body, _ = request(s.url + "/api/v1/notifications?receiver=hook&status=ok")
-            self.assertEqual(status, 200)
-            attempts = json.loads(body)["items"]
-            self.assertGreaterEqual(len(attempts), 2)
+            # The attempt is recorded just after the receiver answered.
+            def ok_attempts():
+                status, body, _ = request(s.url + "/api/v1/notifications?receiver=hook&status=ok")
+                self.assertEqual(status, 200)
+                items = json.loads(body)["items"]
+                return len(items) >= 2, items
+            attempts = wait_for(ok_attempts, 30, "two recorded attempts")
             self.assertEqual(attempts[0]["status_code"], 200)
             self.assertEqual(attempts[0]["receiver"], "hook")
             status, body, _ = request(s.url + "/api/v1/notifications?status=lost")
@@ -678,6 +682,128 @@ receivers:
         finally:
             hook.shutdown()
             hook.server_close()
+
+    def test_slack_and_email_receivers_get_rendered_notifications(self):
+        slack_posts, mails = [], []
+
+        class Slack(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                slack_posts.append((self.path, json.loads(body)))
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        class Smtp(socketserver.StreamRequestHandler):
+            def handle(self):
+                def w(line):
+                    self.wfile.write((line + "\r\n").encode())
+                w("220 localhost ESMTP e2e")
+                mail = {"rcpt": []}
+                while True:
+                    line = self.rfile.readline()
+                    if not line:
+                        return
+                    cmd = line.decode().strip()
+                    up = cmd.upper()
+                    if up.startswith("EHLO") or up.startswith("HELO"):
+                        w("250-localhost")
+                        w("250 8BITMIME")
+                    elif up.startswith("MAIL FROM:"):
+                        mail["from"] = cmd[10:]
+                        w("250 OK")
+                    elif up.startswith("RCPT TO:"):
+                        mail["rcpt"].append(cmd[8:])
+                        w("250 OK")
+                    elif up == "DATA":
+                        w("354 go ahead")
+                        data = b""
+                        while True:
+                            chunk = self.rfile.readline()
+                            if chunk in (b".\r\n", b".\n", b""):
+                                break
+                            data += chunk
+                        mail["data"] = data.decode()
+                        mails.append(dict(mail))
+                        w("250 queued")
+                    elif up == "QUIT":
+                        w("221 bye")
+                        return
+                    else:
+                        w("250 OK")
+
+        slack = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slack)
+        smtp = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Smtp)
+        smtp.daemon_threads = True
+        for srv in (slack, smtp):
+            threading.Thread(target=srv.serve_forever, daemon=True).start()
+        try:
+            slack_url = f"http://127.0.0.1:{slack.server_address[1]}/services/T0/B0/s3cr3tT0ken"
+            tmpl = os.path.join(self.dir, "custom.tmpl")
+            with open(tmpl, "w") as f:
+                f.write('{{ define "custom.title" }}[{{ .Status | toUpper }}] '
+                        '{{ .CommonLabels.alertname }} on {{ .CommonLabels.instance }}{{ end }}')
+            am = os.path.join(self.dir, "alertmanager.yml")
+            with open(am, "w") as f:
+                f.write(f"""route:
+  receiver: team
+  group_by: [alertname]
+  group_wait: 0s
+  group_interval: 1s
+templates: ['{tmpl}']
+receivers:
+  - name: team
+    slack_configs:
+      - api_url: {slack_url}
+        channel: '#ops'
+        title: '{{{{ template "custom.title" . }}}}'
+    email_configs:
+      - to: 'On Call <oncall@example.org>'
+        from: platops@example.org
+        smarthost: 127.0.0.1:{smtp.server_address[1]}
+        require_tls: false
+""")
+            s = self.start(env={"PLATOPS_ALERTING_ALERTMANAGER_CONFIG": am,
+                                "PLATOPS_ALERTING_EXTERNAL_URL": "http://platops.example"})
+            status, _, _ = request(s.url + "/alertmanager/api/v2/alerts", "POST", body=[
+                {"labels": {"alertname": "DiskFull", "instance": "db-1"},
+                 "annotations": {"summary": "disk full"}}])
+            self.assertEqual(status, 200)
+            wait_for(lambda: (bool(slack_posts) and bool(mails), (slack_posts, mails)), 30,
+                     "the Slack and email notifications")
+            path, msg = slack_posts[0]
+            self.assertEqual(path, "/services/T0/B0/s3cr3tT0ken")
+            self.assertEqual(msg["channel"], "#ops")
+            self.assertIn("[FIRING] DiskFull on db-1", json.dumps(msg["blocks"]))
+            self.assertEqual(msg["attachments"][0]["color"], "danger")
+            mail = mails[0]
+            self.assertEqual(mail["from"], "<platops@example.org>")
+            self.assertEqual(mail["rcpt"], ["<oncall@example.org>"])
+            self.assertIn("Subject: [FIRING:1] DiskFull", mail["data"])
+            self.assertIn("multipart/alternative", mail["data"])
+            self.assertIn("text/html", mail["data"])
+            # The Slack URL is a secret: sealed in the store, never in clear.
+            key = os.path.join(s.data_dir, "secret.key")
+            self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
+            with sqlite3.connect(os.path.join(s.data_dir, "platops.db")) as db:
+                rows = db.execute("SELECT target, request, headers, sealed_secret"
+                                  " FROM notification_outbox WHERE kind = 'slack'").fetchall()
+            self.assertTrue(rows)
+            for row in rows:
+                self.assertNotIn("s3cr3tT0ken", "".join(row))
+            def ok_attempts():
+                status, body, _ = request(s.url + "/api/v1/notifications?receiver=team&status=ok")
+                self.assertEqual(status, 200)
+                items = json.loads(body)["items"]
+                return len(items) >= 2, items
+            wait_for(ok_attempts, 30, "the Slack and email attempts on record")
+        finally:
+            for srv in (slack, smtp):
+                srv.shutdown()
+                srv.server_close()
 
     def test_amtool_adds_queries_and_expires_silences(self):
         if not os.path.exists("/usr/bin/amtool"):
@@ -816,6 +942,40 @@ receivers:
         self.assertEqual(self.check_status(s, "web.backup")["state"], "OK")
         status, body, _ = request(s.url + "/ping/not-a-known-token-000", token=None)
         self.assertEqual((status, body), (404, "not found\n"))
+
+    def test_a_failing_check_raises_and_resolves_check_failed(self):
+        s = self.start()
+        self.make_service(s)
+        token = "e2e-heartbeat-token-0002"
+        status, body, _ = request(s.url + "/api/v1/checks", "POST", {
+            "service": "web", "name": "backup", "type": "heartbeat", "severity": "warning",
+            "heartbeat": {"period": "1h", "token": token}})
+        self.assertEqual(status, 201, body)
+        request(s.url + f"/ping/{token}/fail", token=None)
+
+        def alerts():
+            status, body, _ = request(s.url + "/alertmanager/api/v2/alerts")
+            self.assertEqual(status, 200, body)
+            return [a for a in json.loads(body) if a["labels"]["alertname"] == "CheckFailed"]
+        firing = wait_for(lambda: (bool(alerts()), alerts()), 30, "CheckFailed to fire")
+        self.assertEqual(firing[0]["labels"], {"alertname": "CheckFailed", "service": "web",
+                                               "check": "web.backup", "kind": "heartbeat",
+                                               "severity": "warning"})
+        self.assertEqual(firing[0]["annotations"]["state"], "CRITICAL")
+        request(s.url + f"/ping/{token}", token=None)
+        wait_for(lambda: (not alerts(), alerts()), 30, "CheckFailed to resolve")
+
+        def history():
+            status, body, _ = request(
+                s.url + "/api/v1/alerts/history?matcher=" +
+                urllib.parse.quote('alertname="CheckFailed"'))
+            self.assertEqual(status, 200, body)
+            items = json.loads(body)["items"]
+            return [(i["state"], i["source"]) for i in items] == [
+                ("resolved", "check"), ("firing", "check")], items
+        wait_for(history, 30, "the firing and the resolve in the alert history")
+        _, metrics, _ = request(s.url + "/metrics")
+        self.assertIn('platops_alerts_received_total{source="check",status="firing"}', metrics)
 
     def test_apply_checks_from_yaml_is_idempotent(self):
         s = self.start()
