@@ -99,12 +99,22 @@ std::optional<TransitionState> ParseTransitionState(std::string_view name) {
 
 // ---- TransitionTracker -------------------------------------------------------------------------
 
-void TransitionTracker::Unschedule(uint64_t fingerprint, const Entry& e) {
-  if (e.firing && e.ends_at) due_.erase({*e.ends_at, fingerprint});
+void TransitionTracker::Unschedule(uint64_t, const Entry&) {
+  // Lazy: a heap item that no longer matches its entry is skipped when it comes up.
 }
 
 void TransitionTracker::Schedule(uint64_t fingerprint, const Entry& e) {
-  if (e.firing && e.ends_at) due_.insert({*e.ends_at, fingerprint});
+  if (!e.firing || !e.ends_at) return;
+  due_.emplace_back(*e.ends_at, fingerprint);
+  std::push_heap(due_.begin(), due_.end(), std::greater<>());
+  if (due_.size() > 2 * entries_.size() + 64) {
+    // Mostly stale items (alerts sent again with new ends): rebuild from the entries.
+    due_.clear();
+    for (const auto& [fp, entry] : entries_) {
+      if (entry.firing && entry.ends_at) due_.emplace_back(*entry.ends_at, fp);
+    }
+    std::make_heap(due_.begin(), due_.end(), std::greater<>());
+  }
 }
 
 std::optional<AlertTransition> TransitionTracker::Observe(const Alert& merged,
@@ -114,13 +124,15 @@ std::optional<AlertTransition> TransitionTracker::Observe(const Alert& merged,
   Entry& e = it->second;
   if (!added && merged.updated_at < e.updated_at) return std::nullopt;
   const bool was_firing = e.firing;
-  Unschedule(merged.fingerprint, e);
+  const bool reschedule = added || firing != was_firing || e.ends_at != merged.ends_at;
   e.firing = firing;
   e.ends_at = merged.ends_at;
   e.updated_at = merged.updated_at;
-  e.source = std::string(source);
+  if (e.source != source) e.source = std::string(source);
   e.restored.reset();
-  Schedule(merged.fingerprint, e);
+  // An unchanged firing entry keeps its heap item (it is not due yet, or Sweep would have
+  // resolved it).
+  if (reschedule) Schedule(merged.fingerprint, e);
   if (added ? !firing : firing == was_firing) return std::nullopt;
   return TransitionOf(merged, firing ? TransitionState::kFiring : TransitionState::kResolved, now,
                       e.source);
@@ -128,12 +140,14 @@ std::optional<AlertTransition> TransitionTracker::Observe(const Alert& merged,
 
 std::vector<AlertTransition> TransitionTracker::Sweep(Timestamp now, const Lookup& lookup) {
   std::vector<AlertTransition> out;
-  while (!due_.empty() && due_.begin()->first <= now) {
-    const uint64_t fingerprint = due_.begin()->second;
-    due_.erase(due_.begin());
+  while (!due_.empty() && due_.front().first <= now) {
+    std::pop_heap(due_.begin(), due_.end(), std::greater<>());
+    const auto [due, fingerprint] = due_.back();
+    due_.pop_back();
     auto it = entries_.find(fingerprint);
     if (it == entries_.end()) continue;
     Entry& e = it->second;
+    if (!e.firing || e.ends_at != due) continue;  // A stale item.
     std::optional<Alert> held = lookup ? lookup(fingerprint) : std::nullopt;
     if (held && !held->Resolved(now)) {
       // A newer version than the tracker was fed: follow it.
@@ -197,8 +211,9 @@ bool TransitionTracker::Firing(uint64_t fingerprint) const {
 }
 
 std::optional<Timestamp> TransitionTracker::NextTimeout() const {
+  // May be a stale item's time, which is earlier: one pass too many, never one too few.
   if (due_.empty()) return std::nullopt;
-  return due_.begin()->first;
+  return due_.front().first;
 }
 
 // ---- AlertHistory ------------------------------------------------------------------------------

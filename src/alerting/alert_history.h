@@ -101,14 +101,15 @@ class TransitionTracker {
     std::unique_ptr<AlertTransition> restored;
   };
 
-  // Keep `due_` in step: Unschedule before changing an entry's firing state or end, Schedule
-  // after.
+  // Schedule after changing an entry's firing state or end (Unschedule is a no-op: stale heap
+  // items are skipped when they come up).
   void Unschedule(uint64_t fingerprint, const Entry& e);
   void Schedule(uint64_t fingerprint, const Entry& e);
 
   std::unordered_map<uint64_t, Entry> entries_;
   // (ends_at, fingerprint) of every firing entry with an end.
-  std::set<std::pair<Timestamp, uint64_t>> due_;
+  // A min-heap of (ends_at, fingerprint), pruned lazily (a push per change, no erase).
+  std::vector<std::pair<Timestamp, uint64_t>> due_;
 };
 
 // Empty / unset fields match everything.

@@ -5,6 +5,16 @@
 
 namespace platops::alerting {
 
+namespace {
+
+// Drops the changes at or before `cutoff` (outside a half-open window ending now).
+void DropOlderThan(std::vector<Timestamp>& changes, Timestamp cutoff) {
+  auto keep = std::find_if(changes.begin(), changes.end(), [&](Timestamp t) { return t > cutoff; });
+  changes.erase(changes.begin(), keep);
+}
+
+}  // namespace
+
 FlapDetector::FlapDetector(FlapOptions options) : options_(options) {}
 
 bool FlapDetector::Enabled() const {
@@ -20,9 +30,9 @@ FlapVerdict FlapDetector::Observe(uint64_t fingerprint, bool firing, Timestamp n
   Entry& e = alerts_[fingerprint];
   e.changes.push_back(now);
   // A change counts while it is less than `window` old; only the last max + 1 matter.
-  while (!e.changes.empty() && now - e.changes.front() >= options_.window) e.changes.pop_front();
+  DropOlderThan(e.changes, now - options_.window);
   while (e.changes.size() > static_cast<size_t>(options_.max_transitions) + 1) {
-    e.changes.pop_front();
+    e.changes.erase(e.changes.begin());
   }
   e.last_change = now;
   e.firing = firing;
@@ -51,7 +61,7 @@ std::vector<FlapEnded> FlapDetector::Expire(Timestamp now) {
       it = alerts_.erase(it);
       continue;
     }
-    while (!e.changes.empty() && now - e.changes.front() >= options_.window) e.changes.pop_front();
+    DropOlderThan(e.changes, now - options_.window);
     it = e.changes.empty() ? alerts_.erase(it) : std::next(it);
   }
   std::sort(ended.begin(), ended.end(),

@@ -9,7 +9,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -72,7 +71,9 @@ class FlapDetector {
 
  private:
   struct Entry {
-    std::deque<Timestamp> changes;  // oldest first, within the window, at most max + 1
+    // Oldest first, within the window, at most max + 1. A vector, not a deque: most alerts hold
+    // one change, and a deque's first chunk costs ~600 bytes per alert.
+    std::vector<Timestamp> changes;
     Timestamp last_change{};
     bool firing = false;
     bool flapping = false;

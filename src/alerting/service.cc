@@ -499,7 +499,12 @@ void AlertingService::SweepHistory(Timestamp now) {
     }
     pending_history_.push_back(std::move(t));
   }
-  (void)flap_.Expire(now);  // Held copies end by themselves; this frees what settled.
+  // Held copies end by themselves; Expire clears the flapping marks and frees what settled. It
+  // walks every alert that changed within the window, so not on every pass.
+  if (now - last_flap_expire_ >= std::chrono::seconds(10)) {
+    (void)flap_.Expire(now);
+    last_flap_expire_ = now;
+  }
   if (!held.empty() && outbox_ != nullptr) Group(held, now);
 }
 

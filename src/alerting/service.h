@@ -222,6 +222,7 @@ class AlertingService {
   TransitionTracker tracker_;                                  // GUARDED_BY(mu_)
   FlapDetector flap_;                                          // GUARDED_BY(mu_)
   std::vector<AlertTransition> pending_history_;               // GUARDED_BY(mu_)
+  Timestamp last_flap_expire_{};                               // GUARDED_BY(mu_)
   std::mutex history_write_mu_;  // one history write at a time, in order
 
   Timestamp last_gc_{};  // Dispatcher thread only.

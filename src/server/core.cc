@@ -9,6 +9,7 @@
 #include "alerting/am_config.h"
 #include "alerting/notify_template.h"
 #include "alerting/smtp.h"
+#include "alerting/rule_group_kind.h"
 #include "alerting/rule_templates.h"
 #include "catalog/kinds.h"
 #include "ingest/prom_config.h"
@@ -31,6 +32,7 @@ std::vector<store::Migration> AllMigrations() {
   for (auto& m : alerting::Outbox::Migrations()) all.push_back(m);
   for (auto& m : alerting::IntegrationKeys::Migrations()) all.push_back(m);
   for (auto& m : alerting::AlertHistory::Migrations()) all.push_back(m);
+  for (auto& m : alerting::RuleGroupStore::Migrations()) all.push_back(m);
   for (auto& m : alerting::PagerDutyIntake::Migrations()) all.push_back(m);
   return all;
 }
@@ -80,6 +82,10 @@ Result<std::unique_ptr<Core>> Core::Open(const std::string& data_dir,
   core->alerting_ = std::make_unique<alerting::AlertingService>(*core->store_, clock);
   PLATOPS_RETURN_IF_ERROR(core->alerting_->Load());
   core->alert_history_ = std::make_unique<alerting::AlertHistory>(*core->store_);
+  core->rule_groups_ =
+      std::make_unique<alerting::RuleGroupStore>(*core->store_, core->log_, clock);
+  PLATOPS_RETURN_IF_ERROR(core->rule_groups_->Load());
+  alerting::RegisterRuleGroupKind(core->kinds_, *core->rule_groups_);
   core->integration_keys_ =
       std::make_unique<alerting::IntegrationKeys>(*core->store_, core->log_, clock);
   PLATOPS_RETURN_IF_ERROR(core->integration_keys_->Load());
@@ -144,6 +150,7 @@ Status Core::OpenMetrics(const ServerConfig::Metrics& options) {
 
 Core::~Core() {
   if (rules_) rules_->Stop();
+  if (rule_groups_) rule_groups_->OnChange({});
   rules_.reset();
   if (check_alerts_) check_alerts_->Stop();
   if (alerting_) alerting_->Stop();
@@ -359,9 +366,19 @@ Status Core::OpenAlerting(const ServerConfig& config) {
         Status st = service->PostAlerts(std::move(alerts), "rule");
         if (!st.ok()) spdlog::warn("alerting: rule alerts refused: {}", st.message());
       });
-  spdlog::info("alerting: {} rule groups from {} files", groups.size(), files.size());
+  spdlog::info("alerting: {} rule groups from {} files, {} stored (kind: RuleGroup)",
+               groups.size(), files.size(), rule_groups_->Specs().size());
   if (metrics_ != nullptr) rules_->RegisterMetrics(*metrics_);
-  rules_->Update(std::move(groups));
+  // Rule files and the stored `kind: RuleGroup` documents; an apply that changes one hands the
+  // manager the new set (groups keep their state across an update).
+  auto all_groups = [file_groups = std::move(groups), stored = rule_groups_.get()] {
+    auto all = file_groups;
+    for (auto& g : stored->Specs()) all.push_back(std::move(g));
+    return all;
+  };
+  rules_->Update(all_groups());
+  rule_groups_->OnChange(
+      [rules = rules_.get(), all_groups] { rules->Update(all_groups()); });
   rules_->Start();
   return Status::Ok();
 }

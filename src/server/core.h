@@ -11,6 +11,7 @@
 #include "alerting/integration_keys.h"
 #include "alerting/outbox.h"
 #include "alerting/pagerduty_intake.h"
+#include "alerting/rule_group_kind.h"
 #include "alerting/rule_manager.h"
 #include "alerting/smtp.h"
 #include "base/secret_box.h"
@@ -96,6 +97,7 @@ class Core {
   std::unique_ptr<checks::ChecksService> checks_;
   std::unique_ptr<scrape::ScrapeManager> scrape_;
   std::unique_ptr<alerting::AlertHistory> alert_history_;  // before alerting_: outlives it
+  std::unique_ptr<alerting::RuleGroupStore> rule_groups_;
   std::unique_ptr<alerting::AlertingService> alerting_;
   std::unique_ptr<alerting::IntegrationKeys> integration_keys_;
   std::unique_ptr<alerting::PagerDutyIntake> pagerduty_;

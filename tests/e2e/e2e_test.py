@@ -977,6 +977,44 @@ receivers:
         _, metrics, _ = request(s.url + "/metrics")
         self.assertIn('platops_alerts_received_total{source="check",status="firing"}', metrics)
 
+    def test_rule_groups_applied_as_documents_are_evaluated(self):
+        s = self.start()
+        conf = os.path.join(self.dir, "rules.yaml")
+        with open(conf, "w") as f:
+            f.write("""kind: RuleGroup
+name: e2e
+interval: 1s
+rules:
+  - alert: AlwaysOn
+    expr: vector(1)
+    labels: {severity: info}
+    annotations: {summary: "value {{ $value }}"}
+""")
+        first = cli("apply", "-f", conf, server=s)
+        self.assertIn("create", first.stdout)
+
+        def rules():
+            status, body, _ = request(s.url + "/prometheus/api/v1/rules")
+            self.assertEqual(status, 200, body)
+            groups = json.loads(body)["data"]["groups"]
+            names = [(g["file"], g["name"]) for g in groups]
+            return ("RuleGroup/e2e", "e2e") in names, names
+        wait_for(rules, 10, "the applied group in /rules")
+
+        def alerts():
+            status, body, _ = request(s.url + "/alertmanager/api/v2/alerts")
+            found = [a for a in json.loads(body) if a["labels"]["alertname"] == "AlwaysOn"]
+            return bool(found), found
+        fired = wait_for(alerts, 30, "AlwaysOn from the applied group")
+        self.assertEqual(fired[0]["annotations"]["summary"], "value 1")
+        # A bad expression is refused with promtool's words and the field.
+        with open(conf, "w") as f:
+            f.write("kind: RuleGroup\nname: e2e\nrules:\n  - alert: X\n    expr: sum(\n")
+        bad = cli("apply", "-f", conf, server=s, check=False)
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn("rules[0].expr", bad.stdout + bad.stderr)
+        self.assertIn("could not parse expression", bad.stdout + bad.stderr)
+
     def test_apply_checks_from_yaml_is_idempotent(self):
         s = self.start()
         conf = os.path.join(self.dir, "conf")
