@@ -14,11 +14,14 @@ Alert CheckAlert(const checks::Monitor::HardView& v, const CheckAlertOptions& op
                  Timestamp now) {
   Alert a;
   const std::string id = v.def.id();
-  a.labels = LabelSet{{"alertname", "CheckFailed"},
-                      {"service", v.def.service},
-                      {"check", id},
-                      {"kind", std::string(checks::CheckTypeName(v.def.type))},
-                      {"severity", std::string(checks::SeverityName(v.def.severity))}};
+  // The check's own labels first, so that the five below always win; they also let a
+  // maintenance window's check_labels match the alert.
+  for (const auto& [k, val] : v.def.labels) a.labels.Set(k, val);
+  a.labels.Set("alertname", "CheckFailed");
+  a.labels.Set("service", v.def.service);
+  a.labels.Set("check", id);
+  a.labels.Set("kind", std::string(checks::CheckTypeName(v.def.type)));
+  a.labels.Set("severity", std::string(checks::SeverityName(v.def.severity)));
   const std::string state(probe::OutcomeName(v.hard_state));
   a.annotations.Set("summary", "Check " + id + " is " + state);
   if (!v.message.empty()) a.annotations.Set("description", v.message);
@@ -38,7 +41,8 @@ std::vector<Alert> CheckAlertSync::Sync(const std::vector<checks::Monitor::HardV
   std::vector<Alert> out;
   std::map<std::string, Alert> next;
   for (const auto& v : states) {
-    if (v.pending || v.hard_state == probe::Outcome::kOk) continue;
+    // A disabled check keeps its last state but is not watched: it raises nothing.
+    if (v.pending || !v.def.enabled || v.hard_state == probe::Outcome::kOk) continue;
     const std::string id = v.def.id();
     auto before = alerted_.find(id);
     Alert a = CheckAlert(v, options_, now);

@@ -1,6 +1,7 @@
 #pragma once
 // Alerts from checks, with no rule written: a check whose HARD state is not OK fires
-// `alertname="CheckFailed"` (labels service, check, kind, severity); its recovery resolves it.
+// `alertname="CheckFailed"` (labels service, check, kind, severity, plus the check's own labels);
+// its recovery, deletion or disabling resolves it.
 // Level-triggered like a Prometheus rule: every check is looked at on each pass and firing alerts
 // are re-sent with an end a few passes ahead, so a restart or a lost post heals itself. A check
 // that fails while suppressed by a hard dependency or inside a maintenance window raises

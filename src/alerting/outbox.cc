@@ -473,6 +473,13 @@ Result<DeliveryResult> HttpDeliverer::Deliver(const OutboxRow& row) {
   if (!resp.ok()) {
     out.outcome = AttemptOutcome::kRetry;
     out.error = resp.status().message();
+    // The client names the URL in its errors; a sealed one is shown as the redacted target.
+    if (req.url != row.target) {
+      for (size_t at = out.error.find(req.url); at != std::string::npos;
+           at = out.error.find(req.url, at + row.target.size())) {
+        out.error.replace(at, req.url.size(), row.target);
+      }
+    }
     return out;
   }
   out.status_code = resp->status;

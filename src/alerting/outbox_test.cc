@@ -788,5 +788,20 @@ TEST_F(HttpDelivererTest, SlackRowsArePostedToTheSealedUrlNotTheRedactedTarget) 
   EXPECT_EQ(received_.size(), 1u);
 }
 
+// A transport error names the URL; a sealed URL must not show up in the recorded error.
+TEST_F(HttpDelivererTest, ErrorsNameTheRedactedTargetNotTheSealedUrl) {
+  SecretBox box = TestBox();
+  OutboxRow row = Row("http://127.0.0.1:1/<secret>");
+  row.kind = "slack";
+  row.sealed_secret = SealDeliverySecret(box, {"http://127.0.0.1:1/services/T0/B0/s3cr3t", ""});
+  HttpDelivererOptions options;
+  options.secret_box = &box;
+  options.timeout = std::chrono::milliseconds(2000);
+  auto failed = HttpDeliverer(options).Deliver(row);
+  ASSERT_TRUE(failed.ok());
+  EXPECT_EQ(failed->outcome, AttemptOutcome::kRetry);
+  EXPECT_EQ(failed->error.find("s3cr3t"), std::string::npos) << failed->error;
+}
+
 }  // namespace
 }  // namespace platops::alerting

@@ -1,6 +1,9 @@
 #include "alerting/pagerduty_intake.h"
 
 #include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <set>
 
 #include "alerting/pagerduty.h"
 #include "alerting/service.h"
@@ -83,6 +86,11 @@ PagerDutyIntake::PagerDutyIntake(store::Store& store, IntegrationKeys& keys,
                                  AlertingService& alerting, const Clock& clock)
     : store_(store), keys_(keys), alerting_(alerting), clock_(clock) {}
 
+PagerDutyIntake::~PagerDutyIntake() { Stop(); }
+
+void PagerDutyIntake::Start() { revoke_loop_.Start(); }
+void PagerDutyIntake::Stop() { revoke_loop_.Stop(); }
+
 Status PagerDutyIntake::Load() {
   std::map<std::pair<std::string, std::string>, Alert> open;
   PLATOPS_RETURN_IF_ERROR(store_.Read([&](store::Tx& tx) -> Status {
@@ -99,8 +107,12 @@ Status PagerDutyIntake::Load() {
     }
     return Status::Ok();
   }));
+  {
+    std::lock_guard lock(mu_);
+    open_ = std::move(open);
+  }
+  PLATOPS_RETURN_IF_ERROR(ResolveRevoked());
   std::lock_guard lock(mu_);
-  open_ = std::move(open);
   const Timestamp now = clock_.Now();
   std::vector<Alert> alerts;
   for (auto& [k, a] : open_) {
@@ -108,7 +120,41 @@ Status PagerDutyIntake::Load() {
     alerts.push_back(a);
   }
   if (alerts.empty()) return Status::Ok();
-  return alerting_.PostAlerts(std::move(alerts), "pagerduty");
+  // A refused alert (the store full, a changed limit) is logged, not a reason not to start.
+  Status posted = alerting_.PostAlerts(std::move(alerts), "pagerduty");
+  if (!posted.ok()) spdlog::warn("pagerduty: open alerts refused at start: {}", posted.message());
+  return Status::Ok();
+}
+
+Status PagerDutyIntake::ResolveRevoked() {
+  std::set<std::string> live;
+  for (const auto& k : keys_.List("")) live.insert(k.id);
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<std::string, std::string>> revoked;
+  for (const auto& [id, a] : open_) {
+    if (!live.count(id.first)) revoked.push_back(id);
+  }
+  if (revoked.empty()) return Status::Ok();
+  PLATOPS_RETURN_IF_ERROR(store_.Write([&](store::Tx& tx) -> Status {
+    for (const auto& id : revoked) {
+      PLATOPS_RETURN_IF_ERROR(
+          tx.Exec("DELETE FROM pagerduty_open WHERE integration_id = $1 AND dedup_key = $2",
+                  {id.first, id.second})
+              .status());
+    }
+    return Status::Ok();
+  }));
+  const Timestamp now = clock_.Now();
+  std::vector<Alert> resolved;
+  for (const auto& id : revoked) {
+    Alert a = std::move(open_.at(id));
+    open_.erase(id);
+    a.ends_at = now;
+    resolved.push_back(std::move(a));
+  }
+  Status posted = alerting_.PostAlerts(std::move(resolved), "pagerduty");
+  if (!posted.ok()) spdlog::warn("pagerduty: resolving revoked alerts: {}", posted.message());
+  return Status::Ok();
 }
 
 std::pair<int, std::string> PagerDutyIntake::Handle(std::string_view body) {

@@ -21,6 +21,7 @@
 #include "alerting/alert_store.h"
 #include "alerting/integration_keys.h"
 #include "base/clock.h"
+#include "base/deadline_loop.h"
 #include "base/status.h"
 #include "store/store.h"
 
@@ -34,6 +35,7 @@ class PagerDutyIntake {
 
   PagerDutyIntake(store::Store& store, IntegrationKeys& keys, AlertingService& alerting,
                   const Clock& clock);
+  ~PagerDutyIntake();
 
   // Posts the stored open alerts again (after a restart). Call once before serving.
   Status Load();
@@ -41,6 +43,15 @@ class PagerDutyIntake {
   // One request body; the HTTP status and body to answer with (PagerDuty's shapes: 202 with the
   // dedup_key, 400 for an invalid event or an unknown routing key, 500 when the store fails).
   std::pair<int, std::string> Handle(std::string_view body);
+
+  // Resolves the open alerts whose integration key was revoked (deleted, or its service was) and
+  // forgets them. Load does it; call it after a key is deleted.
+  Status ResolveRevoked();
+  // ResolveRevoked on the intake's own thread, at once after WakeRevoke() and hourly; for
+  // callers that must not write to the store themselves (event handlers). Start after Load.
+  void Start();
+  void Stop();
+  void WakeRevoke() { revoke_loop_.Wake(); }
 
   size_t open_count() const;
 
@@ -51,6 +62,10 @@ class PagerDutyIntake {
   const Clock& clock_;
   mutable std::mutex mu_;  // serialises events (an event's store write and post are one step)
   std::map<std::pair<std::string, std::string>, Alert> open_;  // GUARDED_BY(mu_) (key id, dedup)
+  DeadlineLoop revoke_loop_{clock_, [this](Timestamp now) {
+                              (void)ResolveRevoked();
+                              return now + std::chrono::hours(1);
+                            }};
 };
 
 }  // namespace platops::alerting

@@ -74,7 +74,21 @@ void RuleManager::Update(std::vector<RuleGroupSpec> groups) {
   loop_.Wake();
 }
 
+void RuleManager::UpdateLater(std::vector<RuleGroupSpec> groups) {
+  {
+    std::lock_guard lock(pending_mu_);
+    pending_ = std::move(groups);
+  }
+  loop_.Wake();
+}
+
 Timestamp RuleManager::Tick(Timestamp now) {
+  std::optional<std::vector<RuleGroupSpec>> pending;
+  {
+    std::lock_guard lock(pending_mu_);
+    pending.swap(pending_);
+  }
+  if (pending) Update(std::move(*pending));
   std::vector<std::shared_ptr<Entry>> entries;
   {
     std::lock_guard lock(mu_);

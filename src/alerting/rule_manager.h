@@ -7,6 +7,7 @@
 // work driven by hand (tests use it with a fake time).
 
 #include <atomic>
+#include <optional>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -32,6 +33,10 @@ class RuleManager {
   // Replaces the groups. A group with the same file and name as a loaded one keeps its rules'
   // alert state (by rule position and name) and its schedule.
   void Update(std::vector<RuleGroupSpec> groups);
+  // The same, done by the manager's own thread at its next pass (at once: it is woken), so the
+  // caller never waits for an evaluation in progress (Update takes each group's lock). For
+  // callers on threads that must not block, such as the store's writer. Requires Start().
+  void UpdateLater(std::vector<RuleGroupSpec> groups);
 
   // Evaluates every group due at `now`; returns the time the next one is due (`now` + 1 h when
   // there are no groups).
@@ -71,6 +76,8 @@ class RuleManager {
 
   mutable std::mutex mu_;
   std::vector<std::shared_ptr<Entry>> entries_;  // GUARDED_BY(mu_)
+  std::mutex pending_mu_;
+  std::optional<std::vector<RuleGroupSpec>> pending_;  // GUARDED_BY(pending_mu_)
   std::atomic<uint64_t> missed_{0};
   std::atomic<uint64_t> evaluations_{0};
   CounterFamily* evaluations_total_ = nullptr;  // Set once before Start.

@@ -136,6 +136,19 @@ TEST_F(RuleManagerTest, FiringAlertsGoToTheSinkAndSurviveAReload) {
   });
 }
 
+TEST_F(RuleManagerTest, UpdateLaterIsAppliedByTheNextPass) {
+  auto count = [&] {
+    int n = 0;
+    manager_.ForEachGroup([&](const RuleGroup&) { ++n; });
+    return n;
+  };
+  manager_.UpdateLater(Groups("groups:\n  - name: g\n    rules:\n      - record: one\n        "
+                              "expr: vector(1)\n"));
+  EXPECT_EQ(count(), 0);  // not applied by the caller
+  manager_.Tick(clock_.Now());
+  EXPECT_EQ(count(), 1);
+}
+
 TEST_F(RuleManagerTest, TheSchedulerThreadEvaluatesAndStops) {
   manager_.Update(Groups("groups:\n  - name: g\n    rules:\n      - record: one\n        expr: "
                          "vector(1)\n"));

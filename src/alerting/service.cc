@@ -468,17 +468,25 @@ Status AlertingService::AttachHistory(AlertHistory* history, FlapOptions flap,
 
 std::vector<Alert> AlertingService::Observe(std::vector<Alert> alerts, std::string_view source,
                                             Timestamp now) {
+  const auto hold_for =
+      flap_.options().settle.count() > 0 ? flap_.options().settle : flap_.options().window;
   for (Alert& a : alerts) {
     auto t = tracker_.Observe(a, source, now);
-    if (!t) continue;
+    if (!t) {
+      // A resolved alert sent again (rules re-send resolved alerts for 15 minutes) while it
+      // flaps: its group keeps the held firing copy.
+      if (a.Resolved(now) && flap_.Flapping(a.fingerprint)) {
+        a.ends_at = std::max(now, *a.ends_at) + hold_for;
+      }
+      continue;
+    }
     const FlapVerdict v = flap_.Observe(t->fingerprint, t->state == TransitionState::kFiring, now);
     t->flapping = v.flapping;
     pending_history_.push_back(std::move(*t));
     if (v.hold_firing) {
       // Held firing in its group until the flapping would settle; a change before then moves
       // the end again.
-      a.ends_at = now + (flap_.options().settle.count() > 0 ? flap_.options().settle
-                                                             : flap_.options().window);
+      a.ends_at = now + hold_for;
     }
   }
   return alerts;
@@ -609,6 +617,8 @@ void AlertingService::Group(const std::vector<Alert>& alerts, Timestamp now) {
         bool send_resolved = false;
         if (it != integrations_.end()) {
           for (const auto& w : it->second.webhook_configs) send_resolved |= w.send_resolved;
+          for (const auto& c : it->second.slack_configs) send_resolved |= c.send_resolved;
+          for (const auto& c : it->second.email_configs) send_resolved |= c.send_resolved;
         }
         o.send_resolved = send_resolved;
         g.group = std::make_unique<AggregationGroup>(key, std::move(labels), o);
@@ -871,23 +881,30 @@ void AlertingService::Start() {
   loop_.Start();
 }
 
-void AlertingService::Stop() { loop_.Stop(); }
+void AlertingService::Stop() {
+  loop_.Stop();
+  // What the last pass left queued (a clean shutdown loses no transition).
+  (void)FlushHistory();
+}
 
 Timestamp AlertingService::Tick(Timestamp now) {
-  Timestamp next = Dispatch(now);
+  std::optional<Timestamp> timeout;
   if (history_ != nullptr) {
-    {
-      std::lock_guard lock(mu_);
-      SweepHistory(now);
-      if (auto t = tracker_.NextTimeout()) next = std::min(next, std::max(*t, now));
-    }
-    // A failed write is kept and tried again in a second.
-    if (!FlushHistory().ok()) next = std::min(next, now + std::chrono::seconds(1));
+    // Before the flush: a flapping alert that timed out is held firing in its group first.
+    std::lock_guard lock(mu_);
+    SweepHistory(now);
+    timeout = tracker_.NextTimeout();
   }
+  Timestamp next = Dispatch(now);
+  if (timeout) next = std::min(next, std::max(*timeout, now));
   // Alertmanager collects resolved alerts every 30 minutes.
   if (now - last_gc_ >= std::chrono::minutes(30)) {
     GC();
     last_gc_ = now;
+  }
+  if (history_ != nullptr) {
+    // A failed write is kept and tried again in a second.
+    if (!FlushHistory().ok()) next = std::min(next, now + std::chrono::seconds(1));
   }
   return next;
 }

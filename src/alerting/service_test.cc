@@ -494,6 +494,10 @@ TEST(AlertingHistoryTest, AFlappingAlertIsHeldFiringAndMarked) {
   clock.Advance(minutes(1));
   service.Dispatch(clock.Now());
   EXPECT_THAT(last(), HasSubstr(R"("status":"firing")"));
+  post(false);  // sent again while resolved, as rules do: still held
+  clock.Advance(minutes(1));
+  service.Dispatch(clock.Now());
+  EXPECT_THAT(last(), HasSubstr(R"("status":"firing")"));
   // Quiet for the settle time: the resolve goes out.
   clock.Advance(minutes(10));
   service.Dispatch(clock.Now());
@@ -502,6 +506,56 @@ TEST(AlertingHistoryTest, AFlappingAlertIsHeldFiringAndMarked) {
   EXPECT_THAT(History(history),
               ElementsAre("Flappy resolved api flapping", "Flappy firing api flapping",
                           "Flappy resolved api", "Flappy firing api"));
+}
+
+}  // namespace
+}  // namespace platops::alerting
+
+namespace platops::alerting {
+namespace {
+
+// A receiver with only Slack (send_resolved) is told of the resolution too; its URL is sealed.
+TEST(AlertingDispatchTest, SlackReceiversGetFiringAndResolvedNotifications) {
+  FakeClock clock(kT0);
+  testing::TempStore store(WithOutbox());
+  AlertingService service(store.store(), clock);
+  Outbox outbox(store.store());
+  auto root = ParseRouteTree(boost::json::parse(R"({"receiver":"chat","group_wait":"0s",
+                                                   "group_interval":"1m"})"),
+                             {"chat"}, {});
+  ASSERT_TRUE(root.ok());
+  service.SetRouting(std::move(root).value(), {"chat"}, {});
+  Receiver chat;
+  chat.name = "chat";
+  SlackConfig c;
+  c.send_resolved = true;
+  c.api_url.value = "https://hooks.slack.example/services/T/B/s3cr3t";
+  c.channel = "#ops";
+  chat.slack_configs.push_back(c);
+  service.SetIntegrations({chat}, {}, "http://platops:9470");
+  auto box = SecretBox::FromKey(std::string(SecretBox::kKeyBytes, 'k'));
+  ASSERT_TRUE(box.ok());
+  service.SetSecretBox(&*box);
+  service.AttachOutbox(&outbox);
+
+  Alert a = Firing({{"alertname", "Down"}});
+  a.ends_at = kT0 + hours(1);
+  ASSERT_TRUE(service.PostAlerts({a}).ok());
+  service.Dispatch(kT0);
+  a.ends_at = kT0 + minutes(1);
+  clock.Set(kT0 + minutes(1));
+  ASSERT_TRUE(service.PostAlerts({a}).ok());
+  service.Dispatch(clock.Now());
+  auto page = outbox.ListNotifications({}, 10);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->items.size(), 2u);
+  EXPECT_EQ(page->items[0].kind, "slack");
+  EXPECT_THAT(page->items[0].request, HasSubstr(R"("color":"good")"));    // resolved
+  EXPECT_THAT(page->items[1].request, HasSubstr(R"("color":"danger")"));  // firing
+  for (const auto& row : page->items) {
+    EXPECT_EQ(row.target.find("s3cr3t"), std::string::npos) << row.target;
+    EXPECT_EQ(row.request.find("s3cr3t"), std::string::npos);
+  }
 }
 
 }  // namespace

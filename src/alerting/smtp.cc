@@ -1,5 +1,7 @@
 #include "alerting/smtp.h"
 
+#include <arpa/inet.h>
+
 #include <curl/curl.h>
 #include <fmt/format.h>
 
@@ -75,7 +77,10 @@ Result<Target> ParseTarget(std::string_view target) {
 }
 
 bool IsLoopback(std::string_view host) {
-  return host == "localhost" || host == "[::1]" || StartsWith(host, "127.");
+  if (host == "localhost" || host == "[::1]") return true;
+  // 127.0.0.0/8 as a dotted quad only: "127.mail.example.com" is a remote host.
+  in_addr addr{};
+  return StartsWith(host, "127.") && inet_pton(AF_INET, std::string(host).c_str(), &addr) == 1;
 }
 
 std::string PercentEncode(std::string_view s) {

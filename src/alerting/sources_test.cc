@@ -108,6 +108,20 @@ TEST(CheckAlertSyncTest, MaintenanceAndSuppressionRaiseNothingButKeepWhatFires) 
               ElementsAre("db.ping firing"));
 }
 
+TEST(CheckAlertSyncTest, TheChecksLabelsComeAlongAndDisabledChecksResolve) {
+  CheckAlertSync sync;
+  auto c = Check("web", "home", probe::Outcome::kCritical);
+  c.def.labels = {{"env", "prod"}, {"severity", "ignored"}, {"alertname", "ignored"}};
+  auto alerts = sync.Sync({c}, kT0);
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].labels.Get("env"), "prod");
+  EXPECT_EQ(alerts[0].labels.Get("severity"), "critical");
+  EXPECT_EQ(alerts[0].labels.Get("alertname"), "CheckFailed");
+  c.def.enabled = false;
+  EXPECT_THAT(Describe(sync.Sync({c}, kT0 + minutes(1)), kT0 + minutes(1)),
+              ElementsAre("web.home resolved"));
+}
+
 TEST(CheckAlertSyncTest, ChangedLabelsResolveTheOldAlertAndFireTheNewOne) {
   CheckAlertSync sync;
   auto c = Check("web", "home", probe::Outcome::kCritical);
@@ -251,6 +265,23 @@ TEST_F(PagerDutyIntakeTest, InvalidEventsAndUnknownKeysAre400AndChangeNothing) {
   EXPECT_THAT(unknown.second, HasSubstr("not an integration key"));
   EXPECT_THAT(Alerts(), IsEmpty());
   EXPECT_EQ(intake.open_count(), 0u);
+}
+
+TEST_F(PagerDutyIntakeTest, RevokingAKeyResolvesItsOpenAlerts) {
+  PagerDutyIntake intake(store_.store(), keys_, alerting_, clock_);
+  ASSERT_EQ(intake.Handle(Event("trigger", "a")).first, 202);
+  ASSERT_EQ(Alerts().size(), 1u);
+  ASSERT_TRUE(intake.ResolveRevoked().ok());
+  EXPECT_EQ(Alerts().size(), 1u);  // the key still exists
+  ASSERT_TRUE(keys_.Delete("alice", keys_.List("payments")[0].id).ok());
+  ASSERT_TRUE(intake.ResolveRevoked().ok());
+  EXPECT_THAT(Alerts(), IsEmpty());
+  EXPECT_EQ(intake.open_count(), 0u);
+  // Nothing comes back after a restart.
+  AlertingService fresh(store_.store(), clock_);
+  PagerDutyIntake again(store_.store(), keys_, fresh, clock_);
+  ASSERT_TRUE(again.Load().ok());
+  EXPECT_THAT(fresh.ListAlerts({}), IsEmpty());
 }
 
 TEST_F(PagerDutyIntakeTest, OpenAlertsComeBackAfterARestart) {

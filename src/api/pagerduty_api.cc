@@ -77,9 +77,11 @@ void RegisterPagerDutyApi(http::Router& router, ApiDeps& deps) {
              }));
 
   router.Add(http::Method::kDelete, "/api/v1/integration-keys/{id}",
-             Protect(deps, Role::kOperator, [&keys](http::Request& req, const auto&) {
+             Protect(deps, Role::kOperator, [&keys, &intake](http::Request& req, const auto&) {
                Status st = keys.Delete(req.actor, req.PathParam("id"));
                if (!st.ok()) return http::Response::Error(st);
+               // Its open alerts can no longer be resolved by their sender: resolved now.
+               (void)intake.ResolveRevoked();
                return http::Response::NoContent();
              }));
 }

@@ -4,13 +4,15 @@
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "alerting/am_config.h"
+#include "alerting/email.h"
 #include "alerting/notify_template.h"
-#include "alerting/smtp.h"
 #include "alerting/rule_group_kind.h"
 #include "alerting/rule_templates.h"
+#include "alerting/smtp.h"
 #include "catalog/kinds.h"
 #include "ingest/prom_config.h"
 #include "config/yaml_json.h"
@@ -91,11 +93,14 @@ Result<std::unique_ptr<Core>> Core::Open(const std::string& data_dir,
   PLATOPS_RETURN_IF_ERROR(core->integration_keys_->Load());
   core->bus_->Subscribe(
       "alerting.integration_keys", "service.deleted",
-      [keys = core->integration_keys_.get(), cat = core->catalog_.get()](
-          store::Tx& tx, const events::Event& ev) -> Status {
-        PLATOPS_ASSIGN_OR_RETURN(auto current, cat->FindService(tx, ev.subject_id));
+      [core = core.get()](store::Tx& tx, const events::Event& ev) -> Status {
+        PLATOPS_ASSIGN_OR_RETURN(auto current, core->catalog_->FindService(tx, ev.subject_id));
         if (current) return Status::Ok();  // Created again since.
-        return keys->DeleteForService(tx, ev.subject_id);
+        PLATOPS_RETURN_IF_ERROR(core->integration_keys_->DeleteForService(tx, ev.subject_id));
+        // The keys' open PagerDuty alerts are resolved once the deletion is committed (from
+        // another thread: this one holds the store's write transaction).
+        tx.AfterCommit([core] { core->pagerduty_->WakeRevoke(); });
+        return Status::Ok();
       });
   core->pagerduty_ = std::make_unique<alerting::PagerDutyIntake>(
       *core->store_, *core->integration_keys_, *core->alerting_, clock);
@@ -153,6 +158,7 @@ Core::~Core() {
   if (rule_groups_) rule_groups_->OnChange({});
   rules_.reset();
   if (check_alerts_) check_alerts_->Stop();
+  if (pagerduty_) pagerduty_->Stop();
   if (alerting_) alerting_->Stop();
   if (sender_) sender_->Stop();
   sender_.reset();
@@ -214,11 +220,6 @@ Status Core::OpenAlerting(const ServerConfig& config) {
   const std::string external_url = config.alerting.external_url.empty()
                                        ? "http://" + config.listen
                                        : config.alerting.external_url;
-  alerting::FlapOptions flap;
-  flap.max_transitions = config.alerting.flap_max_transitions;
-  flap.window = config.alerting.flap_window;
-  PLATOPS_RETURN_IF_ERROR(alerting_->AttachHistory(alert_history_.get(), flap,
-                                                   config.alerting.history_retention));
   const std::string& am_path = config.alerting.alertmanager_config;
   if (!am_path.empty()) {
     PLATOPS_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(am_path));
@@ -240,6 +241,16 @@ Status Core::OpenAlerting(const ServerConfig& config) {
     alerting_->SetConfigText(alerting::ToRedactedJson(*am));
     alerting_->SetRouting(std::move(am->route), std::move(receivers),
                           std::move(am->inhibit_rules));
+    for (size_t r = 0; r < am->receivers.size(); ++r) {
+      for (size_t i = 0; i < am->receivers[r].email_configs.size(); ++i) {
+        Status valid = alerting::ValidateEmailConfig(am->receivers[r].email_configs[i]);
+        if (!valid.ok()) {
+          return InvalidArgument(fmt::format("{}: receivers[{}].email_configs[{}]{}{}: {}",
+                                             am_path, r, i, valid.field().empty() ? "" : ".",
+                                             valid.field(), valid.message()));
+        }
+      }
+    }
     std::vector<alerting::NotificationTemplates::File> template_files;
     for (const auto& glob : am->templates) {
       for (const auto& path : GlobList(glob)) {
@@ -255,6 +266,12 @@ Status Core::OpenAlerting(const ServerConfig& config) {
     alerting_->SetIntegrations(std::move(am->receivers), std::move(am->time_intervals),
                                external_url);
   }
+  // After the resolve timeout is known: it is the grace of alerts last seen firing.
+  alerting::FlapOptions flap;
+  flap.max_transitions = config.alerting.flap_max_transitions;
+  flap.window = config.alerting.flap_window;
+  PLATOPS_RETURN_IF_ERROR(alerting_->AttachHistory(alert_history_.get(), flap,
+                                                   config.alerting.history_retention));
   // Notifications: stored in the outbox by the dispatcher, delivered by the sender.
   outbox_ = std::make_unique<alerting::Outbox>(*store_);
   // Secrets of notifications (Slack URLs, SMTP passwords) are sealed in the outbox with this key.
@@ -305,6 +322,7 @@ Status Core::OpenAlerting(const ServerConfig& config) {
   sender_->Start();
   alerting_->Start();
   PLATOPS_RETURN_IF_ERROR(pagerduty_->Load());
+  pagerduty_->Start();
   check_alerts_->set_external_url(external_url);
   check_alerts_->Start();
   if (!promql_ || !tsdb_) return Status::Ok();
@@ -377,8 +395,9 @@ Status Core::OpenAlerting(const ServerConfig& config) {
     return all;
   };
   rules_->Update(all_groups());
+  // Called on the store's writer thread: the manager's own thread applies it.
   rule_groups_->OnChange(
-      [rules = rules_.get(), all_groups] { rules->Update(all_groups()); });
+      [rules = rules_.get(), all_groups] { rules->UpdateLater(all_groups()); });
   rules_->Start();
   return Status::Ok();
 }
