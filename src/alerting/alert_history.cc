@@ -180,6 +180,8 @@ std::vector<AlertTransition> TransitionTracker::Sweep(Timestamp now, const Looku
 std::optional<AlertTransition> TransitionTracker::Forget(const Alert& removed) {
   auto it = entries_.find(removed.fingerprint);
   if (it == entries_.end()) return std::nullopt;
+  // Sent again between the store's GC and this call: the entry is the newer alert's.
+  if (it->second.updated_at > removed.updated_at) return std::nullopt;
   Unschedule(removed.fingerprint, it->second);
   std::optional<AlertTransition> out;
   if (it->second.firing && removed.ends_at) {
@@ -348,7 +350,13 @@ Result<int64_t> AlertHistory::Prune(Timestamp now, milliseconds retention) {
   int64_t deleted = 0;
   PLATOPS_RETURN_IF_ERROR(store_.Write([&](store::Tx& tx) -> Status {
     PLATOPS_ASSIGN_OR_RETURN(
-        deleted, tx.Exec("DELETE FROM alert_history WHERE at < $1", {Ms(now - retention)}));
+        deleted,
+        // An alert firing for longer than the retention keeps its firing row: after a restart
+        // it is what says the alert is firing (LastFiring).
+        tx.Exec("DELETE FROM alert_history WHERE at < $1 AND NOT (state = 'firing' AND id = "
+                "(SELECT MAX(g.id) FROM alert_history g WHERE g.fingerprint ="
+                " alert_history.fingerprint))",
+                {Ms(now - retention)}));
     return Status::Ok();
   }));
   return deleted;

@@ -120,6 +120,16 @@ TEST_F(TransitionTrackerTest, AnOlderVersionIsIgnored) {
   EXPECT_TRUE(tracker_.Firing(MakeAlert("Down", kT0, {}, kT0).fingerprint));
 }
 
+// The store's GC dropped an old copy while a newer one was posted: Forget(old) changes nothing.
+TEST_F(TransitionTrackerTest, ForgettingAnOlderCopyKeepsTheNewerAlert) {
+  const Alert old = MakeAlert("Down", kT0, kT0 + minutes(1), kT0);
+  ASSERT_TRUE(Feed(old, kT0));
+  ASSERT_FALSE(Feed(MakeAlert("Down", kT0, kT0 + minutes(10), kT0 + minutes(2)), kT0 + minutes(2)));
+  EXPECT_FALSE(tracker_.Forget(old).has_value());
+  EXPECT_TRUE(tracker_.Firing(old.fingerprint));
+  EXPECT_EQ(tracker_.size(), 1u);
+}
+
 TEST_F(TransitionTrackerTest, SweepResolvesAlertsWhoseEndPassed) {
   Alert a = MakeAlert("A", kT0, kT0 + minutes(5), kT0);
   Alert b = MakeAlert("B", kT0, kT0 + minutes(3), kT0);
@@ -459,23 +469,30 @@ TEST_F(AlertHistoryTest, RefusesABadLimitOrCursor) {
 
 TEST_F(AlertHistoryTest, PruneDeletesWhatIsOlderThanTheRetention) {
   ASSERT_TRUE(history_
-                  .Record({At(kT0 - hours(24 * 31), "Old", TransitionState::kFiring),
+                  .Record({At(kT0 - hours(24 * 32), "Old", TransitionState::kFiring),
+                           At(kT0 - hours(24 * 31), "Old", TransitionState::kResolved),
+                           At(kT0 - hours(24 * 31), "Forever", TransitionState::kFiring),
                            At(kT0 - hours(24 * 30), "Edge", TransitionState::kFiring),
                            At(kT0 - hours(1), "New", TransitionState::kFiring)})
                   .ok());
   auto pruned = history_.Prune(kT0);  // default: 30 days
   ASSERT_TRUE(pruned.ok());
-  EXPECT_EQ(*pruned, 1);
+  EXPECT_EQ(*pruned, 2);
   auto page = history_.Query({}, 10);
   ASSERT_TRUE(page.ok());
-  EXPECT_EQ(Names(*page), (std::vector<std::string>{"New", "Edge"}));
+  // An alert still firing keeps its last (firing) row, however old: LastFiring needs it.
+  EXPECT_EQ(Names(*page), (std::vector<std::string>{"New", "Edge", "Forever"}));
+  auto firing = history_.LastFiring();
+  ASSERT_TRUE(firing.ok());
+  EXPECT_EQ(firing->size(), 3u);
 
+  ASSERT_TRUE(history_.Record({At(kT0 - hours(3), "Edge", TransitionState::kResolved)}).ok());
   pruned = history_.Prune(kT0, hours(2));
   ASSERT_TRUE(pruned.ok());
-  EXPECT_EQ(*pruned, 1);
+  EXPECT_EQ(*pruned, 2);  // Edge's two rows
   page = history_.Query({}, 10);
   ASSERT_TRUE(page.ok());
-  EXPECT_EQ(Names(*page), (std::vector<std::string>{"New"}));
+  EXPECT_EQ(Names(*page), (std::vector<std::string>{"New", "Forever"}));
 }
 
 TEST_F(AlertHistoryTest, LastFiringIsTheLastTransitionOfAlertsStillFiring) {
