@@ -709,8 +709,15 @@ void AlertingService::BuildNotifications(const Receiver& receiver, const Notific
     o.idempotency_key = key(o.integration);
     o.receiver = receiver_name;
     o.kind = "webhook";
-    o.target = w.url.value;
     o.request = WebhookPayload(data, w.max_alerts);
+    if (secret_box_ != nullptr) {
+      // A webhook URL often carries a token (Alertmanager treats it as a secret): sealed, and
+      // the row shows it without its path.
+      o.target = RedactSecretUrl(w.url.value);
+      o.sealed_secret = SealDeliverySecret(*secret_box_, DeliverySecret{w.url.value, ""});
+    } else {
+      o.target = w.url.value;
+    }
     out.push_back(std::move(o));
   }
   if (receiver.slack_configs.empty() && receiver.email_configs.empty()) return;

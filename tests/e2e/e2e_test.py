@@ -674,6 +674,11 @@ receivers:
                 items = json.loads(body)["items"]
                 return len(items) >= 2, items
             attempts = wait_for(ok_attempts, 30, "two recorded attempts")
+            # The URL is sealed like every receiver secret; the row shows it without its path.
+            with sqlite3.connect(os.path.join(s.data_dir, "platops.db")) as db:
+                targets = {t for (t,) in db.execute(
+                    "SELECT target FROM notification_outbox WHERE kind = 'webhook'")}
+            self.assertEqual(targets, {f"http://127.0.0.1:{hook.server_address[1]}/<secret>"})
             self.assertEqual(attempts[0]["status_code"], 200)
             self.assertEqual(attempts[0]["receiver"], "hook")
             status, body, _ = request(s.url + "/api/v1/notifications?status=lost")
