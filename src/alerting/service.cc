@@ -673,13 +673,14 @@ void AlertingService::SetMaintenanceLookup(MaintenanceLookup lookup) {
 
 void AlertingService::BuildNotifications(const Receiver& receiver, const Notification& n,
                                           const std::string& receiver_name, Timestamp now,
+                                          const NotifyContext& ctx,
                                           std::vector<OutgoingNotification>& out) const {
   auto data_for = [&](bool send_resolved) {
     NotificationData data;
     data.receiver = receiver_name;
     data.group_key = n.group_key;
     data.group_labels = n.group_labels;
-    data.external_url = external_url_;
+    data.external_url = ctx.external_url;
     data.now = now;
     auto add = [&](const GroupAlert& ga) {
       Alert a;
@@ -688,7 +689,7 @@ void AlertingService::BuildNotifications(const Receiver& receiver, const Notific
       a.fingerprint = ga.fingerprint;
       a.starts_at = ga.starts_at;
       a.ends_at = ga.ends_at;
-      if (flap_.Flapping(ga.fingerprint)) a.annotations.Set("flapping", "true");
+      if (ctx.flapping.count(ga.fingerprint)) a.annotations.Set("flapping", "true");
       data.alerts.push_back(std::move(a));
     };
     for (const auto& ga : n.firing) add(ga);
@@ -710,18 +711,18 @@ void AlertingService::BuildNotifications(const Receiver& receiver, const Notific
     o.receiver = receiver_name;
     o.kind = "webhook";
     o.request = WebhookPayload(data, w.max_alerts);
-    if (secret_box_ != nullptr) {
+    if (ctx.secret_box != nullptr) {
       // A webhook URL often carries a token (Alertmanager treats it as a secret): sealed, and
       // the row shows it without its path.
       o.target = RedactSecretUrl(w.url.value);
-      o.sealed_secret = SealDeliverySecret(*secret_box_, DeliverySecret{w.url.value, ""});
+      o.sealed_secret = SealDeliverySecret(*ctx.secret_box, DeliverySecret{w.url.value, ""});
     } else {
       o.target = w.url.value;
     }
     out.push_back(std::move(o));
   }
   if (receiver.slack_configs.empty() && receiver.email_configs.empty()) return;
-  if (secret_box_ == nullptr) {
+  if (ctx.secret_box == nullptr) {
     spdlog::error("alerting: receiver {}: Slack and email need the secret key; nothing sent",
                   receiver_name);
     return;
@@ -731,10 +732,10 @@ void AlertingService::BuildNotifications(const Receiver& receiver, const Notific
     NotificationData data = data_for(c.send_resolved);
     if (data.alerts.empty()) continue;
     RenderFn render = [&](std::string_view text, bool html) -> Result<std::string> {
-      if (!templates_) return Internal("the notification templates did not load");
-      return templates_->Render(text, data, html);
+      if (!ctx.templates) return Internal("the notification templates did not load");
+      return ctx.templates->Render(text, data, html);
     };
-    auto o = SlackNotification(c, i, data, render, *secret_box_,
+    auto o = SlackNotification(c, i, data, render, *ctx.secret_box,
                                key("slack[" + std::to_string(i) + "]"));
     if (!o.ok()) {
       spdlog::error("alerting: receiver {}: {}", receiver_name, o.status().message());
@@ -747,10 +748,10 @@ void AlertingService::BuildNotifications(const Receiver& receiver, const Notific
     NotificationData data = data_for(c.send_resolved);
     if (data.alerts.empty()) continue;
     RenderFn render = [&](std::string_view text, bool html) -> Result<std::string> {
-      if (!templates_) return Internal("the notification templates did not load");
-      return templates_->Render(text, data, html);
+      if (!ctx.templates) return Internal("the notification templates did not load");
+      return ctx.templates->Render(text, data, html);
     };
-    auto o = EmailNotification(c, i, data, render, *secret_box_,
+    auto o = EmailNotification(c, i, data, render, *ctx.secret_box,
                                key("email[" + std::to_string(i) + "]"), now);
     if (!o.ok()) {
       spdlog::error("alerting: receiver {}: {}", receiver_name, o.status().message());
@@ -764,15 +765,21 @@ Timestamp AlertingService::Dispatch(Timestamp now) {
   struct Pending {
     std::pair<std::string, std::string> group;
     uint64_t flush_id;
+    Notification notification;
+    std::optional<Receiver> receiver;  // its integrations, as configured at the flush
     std::vector<OutgoingNotification> out;
   };
   std::vector<Pending> pending;
   Outbox* outbox = nullptr;
+  NotifyContext ctx;
   Timestamp next = now + std::chrono::minutes(1);
   {
     std::lock_guard lock(mu_);
     outbox = outbox_;
     if (outbox == nullptr) return next;
+    ctx.external_url = external_url_;
+    ctx.templates = templates_;
+    ctx.secret_box = secret_box_;
     for (auto it = groups_.begin(); it != groups_.end();) {
       GroupState& g = it->second;
       auto due = g.group->NextFlush();
@@ -781,11 +788,14 @@ Timestamp AlertingService::Dispatch(Timestamp now) {
           return Muted(a, g.mute_intervals, g.active_intervals, now);
         });
         if (n) {
-          Pending p{it->first, n->flush_id, {}};
-          auto rec = integrations_.find(g.receiver);
-          if (rec != integrations_.end()) {
-            BuildNotifications(rec->second, *n, g.receiver, now, p.out);
+          for (const auto* list : {&n->firing, &n->resolved}) {
+            for (const auto& ga : *list) {
+              if (flap_.Flapping(ga.fingerprint)) ctx.flapping.insert(ga.fingerprint);
+            }
           }
+          Pending p{it->first, n->flush_id, std::move(*n), std::nullopt, {}};
+          auto rec = integrations_.find(g.receiver);
+          if (rec != integrations_.end()) p.receiver = rec->second;
           pending.push_back(std::move(p));
         }
       }
@@ -797,8 +807,13 @@ Timestamp AlertingService::Dispatch(Timestamp now) {
       ++it;
     }
   }
-  // Into the outbox outside the lock (a store write); a group counts as notified once every
-  // integration's notification is stored.
+  // Rendered (templates, sealing) and written to the outbox outside the lock; a group counts as
+  // notified once every integration's notification is stored.
+  for (auto& p : pending) {
+    if (p.receiver) {
+      BuildNotifications(*p.receiver, p.notification, p.group.second, now, ctx, p.out);
+    }
+  }
   std::vector<std::pair<std::pair<std::string, std::string>, uint64_t>> delivered;
   for (auto& p : pending) {
     bool ok = true;

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -172,10 +173,18 @@ class AlertingService {
   bool Muted(const GroupAlert& a, const std::vector<std::string>& mute,
              const std::vector<std::string>& active, Timestamp now) const;  // REQUIRES: mu_.
   Timestamp Tick(Timestamp now);  // Dispatch, and GC every 30 minutes.
-  // The notifications of one flush of a group to `receiver`'s integrations. REQUIRES: mu_ held.
+  // What rendering a flush needs, taken under mu_ so that the rendering runs without it.
+  struct NotifyContext {
+    std::string external_url;
+    std::shared_ptr<const NotificationTemplates> templates;
+    const SecretBox* secret_box = nullptr;
+    std::set<uint64_t> flapping;  // fingerprints flapping at the flush
+  };
+  // The notifications of one flush of a group to `receiver`'s integrations. Called without mu_
+  // (reads the alert store, which has its own locks).
   void BuildNotifications(const Receiver& receiver, const Notification& n,
                           const std::string& receiver_name, Timestamp now,
-                          std::vector<OutgoingNotification>& out) const;
+                          const NotifyContext& ctx, std::vector<OutgoingNotification>& out) const;
   // Records the transitions of `alerts` (just stored) and returns the copies to group: a
   // resolve of a flapping alert is held firing until it settles. REQUIRES: mu_ held.
   std::vector<Alert> Observe(std::vector<Alert> alerts, std::string_view source, Timestamp now);
