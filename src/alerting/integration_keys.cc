@@ -96,13 +96,16 @@ Result<IntegrationKey> IntegrationKeys::Create(const std::string& actor,
                 {k.id, k.service, k.name, k.kind, hash, k.hint, k.created_by,
                  static_cast<int64_t>(k.created_at.time_since_epoch().count())})
             .status());
+    IntegrationKey stored = k;
+    stored.routing_key.clear();
+    // Usable once committed, in commit order with a deletion of its service.
+    tx.AfterCommit([this, hash, stored = std::move(stored)] {
+      std::lock_guard lock(mu_);
+      by_hash_[hash] = stored;
+    });
     return log_.Append(tx, {actor, "integration_key.created", "integration_key", k.id, Payload(k)})
         .status();
   }));
-  std::lock_guard lock(mu_);
-  IntegrationKey stored = k;
-  stored.routing_key.clear();
-  by_hash_[hash] = std::move(stored);
   return k;
 }
 
@@ -130,12 +133,14 @@ Status IntegrationKeys::Delete(const std::string& actor, const std::string& id) 
     if (!row) return NotFound("no integration key \"" + id + "\"");
     found = FromRow(*row, nullptr);
     PLATOPS_RETURN_IF_ERROR(tx.Exec("DELETE FROM integration_keys WHERE id = $1", {id}).status());
+    tx.AfterCommit([this, id] {
+      std::lock_guard lock(mu_);
+      std::erase_if(by_hash_, [&](const auto& e) { return e.second.id == id; });
+    });
     return log_.Append(tx, {actor, "integration_key.deleted", "integration_key", id,
                             Payload(*found)})
         .status();
   }));
-  std::lock_guard lock(mu_);
-  std::erase_if(by_hash_, [&](const auto& e) { return e.second.id == id; });
   return Status::Ok();
 }
 

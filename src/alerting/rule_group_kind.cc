@@ -319,7 +319,10 @@ std::vector<RuleGroupSpec> RuleGroupStore::Specs() const {
   return out;
 }
 
-void RuleGroupStore::OnChange(std::function<void()> f) { on_change_ = std::move(f); }
+void RuleGroupStore::OnChange(std::function<void()> f) {
+  std::lock_guard lock(change_mu_);
+  on_change_ = std::move(f);
+}
 
 Result<std::map<std::string, std::string>> RuleGroupStore::Docs(store::Tx& tx) const {
   PLATOPS_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT name, doc FROM rule_groups ORDER BY name"));
@@ -398,6 +401,7 @@ void RuleGroupStore::Changed(const std::string& name, std::optional<RuleGroupSpe
       groups_.erase(name);
     }
   }
+  std::lock_guard lock(change_mu_);  // Clearing the listener waits for a call in progress.
   if (on_change_) on_change_();
 }
 

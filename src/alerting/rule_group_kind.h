@@ -77,7 +77,8 @@ class RuleGroupStore {
   store::Store& store_;
   const events::EventLog& log_;
   const Clock& clock_;
-  std::function<void()> on_change_;  // Set before the first write.
+  std::mutex change_mu_;
+  std::function<void()> on_change_;  // GUARDED_BY(change_mu_)
   mutable std::mutex mu_;
   std::map<std::string, RuleGroupSpec> groups_;  // GUARDED_BY(mu_)
 };
