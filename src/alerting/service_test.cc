@@ -217,24 +217,31 @@ std::vector<store::Migration> WithOutbox() {
   return m;
 }
 
-TEST(AlertingDispatchTest, GroupsAreNotifiedThroughTheOutboxAsAlertmanagerWould) {
-  FakeClock clock(kT0);
-  testing::TempStore store(WithOutbox());
-  AlertingService service(store.store(), clock);
-  Outbox outbox(store.store());
-  auto root = ParseRouteTree(boost::json::parse(
-                                 R"({"receiver":"hook","group_by":["alertname"],
-                                     "group_interval":"1m","repeat_interval":"1h"})"),
-                             {"hook"}, {});
-  ASSERT_TRUE(root.ok());
+// Routes everything to one webhook receiver "hook" (route options in `route_json`) whose
+// notifications go to `outbox`.
+void UseHook(AlertingService& service, Outbox& outbox, std::string_view route_json,
+             std::string external_url = "") {
+  auto root = ParseRouteTree(boost::json::parse(route_json), {"hook"}, {});
+  ASSERT_TRUE(root.ok()) << root.status().message();
   service.SetRouting(std::move(root).value(), {"hook"}, {});
   Receiver hook;
   hook.name = "hook";
   WebhookConfig w;
   w.url.value = "http://127.0.0.1:9/hook";
   hook.webhook_configs.push_back(w);
-  service.SetIntegrations({hook}, {}, "http://platops:9470");
+  service.SetIntegrations({hook}, {}, std::move(external_url));
   service.AttachOutbox(&outbox);
+}
+
+TEST(AlertingDispatchTest, GroupsAreNotifiedThroughTheOutboxAsAlertmanagerWould) {
+  FakeClock clock(kT0);
+  testing::TempStore store(WithOutbox());
+  AlertingService service(store.store(), clock);
+  Outbox outbox(store.store());
+  UseHook(service, outbox,
+          R"({"receiver":"hook","group_by":["alertname"],"group_interval":"1m",
+              "repeat_interval":"1h"})",
+          "http://platops:9470");
   auto notifications = [&] {
     auto page = outbox.ListNotifications({}, 100);
     EXPECT_TRUE(page.ok());
@@ -290,18 +297,8 @@ TEST(AlertingDispatchTest, MaintenanceWindowsOfTheServiceMuteItsAlerts) {
   testing::TempStore store(WithOutbox());
   AlertingService service(store.store(), clock);
   Outbox outbox(store.store());
-  auto root = ParseRouteTree(boost::json::parse(R"({"receiver":"hook","group_by":["service"],
-                                                   "group_wait":"0s","group_interval":"1m"})"),
-                             {"hook"}, {});
-  ASSERT_TRUE(root.ok());
-  service.SetRouting(std::move(root).value(), {"hook"}, {});
-  Receiver hook;
-  hook.name = "hook";
-  WebhookConfig w;
-  w.url.value = "http://127.0.0.1:9/hook";
-  hook.webhook_configs.push_back(w);
-  service.SetIntegrations({hook}, {}, "");
-  service.AttachOutbox(&outbox);
+  UseHook(service, outbox,
+          R"({"receiver":"hook","group_by":["service"],"group_wait":"0s","group_interval":"1m"})");
   const Timestamp window_end = kT0 + minutes(10);
   std::vector<std::string> asked;
   service.SetMaintenanceLookup([&](const std::string& svc, const LabelSet& labels, Timestamp t) {
@@ -342,17 +339,7 @@ TEST(AlertingDispatchTest, ARestartDoesNotRepeatANotification) {
   auto make = [&] {
     auto service = std::make_unique<AlertingService>(store.store(), clock);
     EXPECT_TRUE(service->Load().ok());
-    auto root = ParseRouteTree(boost::json::parse(R"({"receiver":"hook","group_wait":"0s",
-                                                     "repeat_interval":"1h"})"),
-                               {"hook"}, {});
-    service->SetRouting(std::move(root).value(), {"hook"}, {});
-    Receiver hook;
-    hook.name = "hook";
-    WebhookConfig w;
-    w.url.value = "http://127.0.0.1:9/hook";
-    hook.webhook_configs.push_back(w);
-    service->SetIntegrations({hook}, {}, "");
-    service->AttachOutbox(&outbox);
+    UseHook(*service, outbox, R"({"receiver":"hook","group_wait":"0s","repeat_interval":"1h"})");
     return service;
   };
   auto count = [&] { return outbox.ListNotifications({}, 100)->items.size(); };
@@ -452,18 +439,7 @@ TEST(AlertingHistoryTest, AFlappingAlertIsHeldFiringAndMarked) {
   AlertHistory history(store.store());
   AlertingService service(store.store(), clock);
   Outbox outbox(store.store());
-  auto root = ParseRouteTree(boost::json::parse(R"({"receiver":"hook","group_wait":"0s",
-                                                   "group_interval":"1m"})"),
-                             {"hook"}, {});
-  ASSERT_TRUE(root.ok());
-  service.SetRouting(std::move(root).value(), {"hook"}, {});
-  Receiver hook;
-  hook.name = "hook";
-  WebhookConfig w;
-  w.url.value = "http://127.0.0.1:9/hook";
-  hook.webhook_configs.push_back(w);
-  service.SetIntegrations({hook}, {}, "");
-  service.AttachOutbox(&outbox);
+  UseHook(service, outbox, R"({"receiver":"hook","group_wait":"0s","group_interval":"1m"})");
   ASSERT_TRUE(service
                   .AttachHistory(&history, FlapOptions{.max_transitions = 2,
                                                        .window = minutes(30),
