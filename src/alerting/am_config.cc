@@ -802,11 +802,14 @@ const std::map<std::string, std::vector<std::string>, std::less<>>& SecretKeysBy
   return *kKeys;
 }
 
-void Mask(json::object& obj, std::string_view key) {
+using SecretVisitor = std::function<void(json::value& secret)>;
+
+// Calls `fn` with the value of `key` when it is set (not null, not an empty string).
+void Visit(json::object& obj, std::string_view key, const SecretVisitor& fn) {
   const auto it = obj.find(key);
   if (it == obj.end() || it->value().is_null()) return;
   if (it->value().is_string() && it->value().get_string().empty()) return;
-  it->value() = json::string(kSecretMask);
+  fn(it->value());
 }
 
 json::object* ObjectAt(json::object& obj, std::string_view key) {
@@ -814,13 +817,13 @@ json::object* ObjectAt(json::object& obj, std::string_view key) {
   return it != obj.end() && it->value().is_object() ? &it->value().get_object() : nullptr;
 }
 
-void MaskHttpConfig(json::object& parent) {
+void VisitHttpConfig(json::object& parent, const SecretVisitor& fn) {
   json::object* http = ObjectAt(parent, "http_config");
   if (http == nullptr) return;
-  Mask(*http, "bearer_token");
-  if (json::object* basic = ObjectAt(*http, "basic_auth")) Mask(*basic, "password");
-  if (json::object* auth = ObjectAt(*http, "authorization")) Mask(*auth, "credentials");
-  if (json::object* oauth2 = ObjectAt(*http, "oauth2")) Mask(*oauth2, "client_secret");
+  Visit(*http, "bearer_token", fn);
+  if (json::object* basic = ObjectAt(*http, "basic_auth")) Visit(*basic, "password", fn);
+  if (json::object* auth = ObjectAt(*http, "authorization")) Visit(*auth, "credentials", fn);
+  if (json::object* oauth2 = ObjectAt(*http, "oauth2")) Visit(*oauth2, "client_secret", fn);
 }
 
 }  // namespace
@@ -901,37 +904,40 @@ Result<AmConfig> ParseAlertmanagerConfig(std::string_view yaml, const AmConfigOp
   return config;
 }
 
-std::string ToRedactedJson(const AmConfig& config) {
-  if (config.document == nullptr) return "{}";
-  json::value doc = *config.document;
-  if (!doc.is_object()) return JsonToString(doc);
-  json::object& top = doc.get_object();
+void ForEachSecret(json::value& document, const std::function<void(json::value&)>& fn) {
+  if (!document.is_object()) return;
+  json::object& top = document.get_object();
   if (json::object* global = ObjectAt(top, "global")) {
     for (const char* key : {"smtp_auth_password", "smtp_auth_secret", "slack_api_url",
                             "opsgenie_api_key", "wechat_api_secret", "victorops_api_key"}) {
-      Mask(*global, key);
+      Visit(*global, key, fn);
     }
-    MaskHttpConfig(*global);
+    VisitHttpConfig(*global, fn);
   }
   const auto receivers = top.find("receivers");
-  if (receivers != top.end() && receivers->value().is_array()) {
-    for (json::value& receiver : receivers->value().get_array()) {
-      if (!receiver.is_object()) continue;
-      for (auto& kv : receiver.get_object()) {
-        if (!kv.value().is_array()) continue;
-        const auto keys = SecretKeysByKind().find(std::string_view(kv.key()));
-        for (json::value& entry : kv.value().get_array()) {
-          if (!entry.is_object()) continue;
-          json::object& obj = entry.get_object();
-          if (keys != SecretKeysByKind().end()) {
-            for (const std::string& key : keys->second) Mask(obj, key);
-          }
-          if (json::object* sigv4 = ObjectAt(obj, "sigv4")) Mask(*sigv4, "secret_key");
-          MaskHttpConfig(obj);
+  if (receivers == top.end() || !receivers->value().is_array()) return;
+  for (json::value& receiver : receivers->value().get_array()) {
+    if (!receiver.is_object()) continue;
+    for (auto& kv : receiver.get_object()) {
+      if (!kv.value().is_array()) continue;
+      const auto keys = SecretKeysByKind().find(std::string_view(kv.key()));
+      for (json::value& entry : kv.value().get_array()) {
+        if (!entry.is_object()) continue;
+        json::object& obj = entry.get_object();
+        if (keys != SecretKeysByKind().end()) {
+          for (const std::string& key : keys->second) Visit(obj, key, fn);
         }
+        if (json::object* sigv4 = ObjectAt(obj, "sigv4")) Visit(*sigv4, "secret_key", fn);
+        VisitHttpConfig(obj, fn);
       }
     }
   }
+}
+
+std::string ToRedactedJson(const AmConfig& config) {
+  if (config.document == nullptr) return "{}";
+  json::value doc = *config.document;
+  ForEachSecret(doc, [](json::value& secret) { secret = json::string(kSecretMask); });
   return JsonToString(doc);
 }
 

@@ -211,4 +211,10 @@ Result<AmConfig> ParseAlertmanagerConfig(std::string_view yaml, const AmConfigOp
 // `GET /api/v2/status`'s `config.original`. "{}" when the config has no document.
 std::string ToRedactedJson(const AmConfig& config);
 
+// Calls `fn` with every non-empty secret of Alertmanager's schema in `document` (the JSON form
+// of a configuration), in document order: the fields ToRedactedJson masks. `fn` may replace the
+// value (mask, seal or open it).
+void ForEachSecret(boost::json::value& document,
+                   const std::function<void(boost::json::value&)>& fn);
+
 }  // namespace platops::alerting

@@ -81,9 +81,7 @@ void RegisterApplyApi(http::Router& router, ApiDeps& deps) {
                        if (!decoded.ok()) return http::Response::Error(decoded.status());
                        for (const auto& d : decoded->docs) {
                          if (!d.body.is_object()) continue;
-                         auto k = d.body.get_object().find("kind");
-                         if (k == d.body.get_object().end() || !k->value().is_string()) continue;
-                         const auto* h = deps.kinds.Find(std::string(k->value().get_string()));
+                         const auto* h = deps.kinds.Find(deps.kinds.KindOf(d.body.get_object()));
                          if (h && static_cast<int>(p.role) < h->write_role)
                            return http::Response::Error(
                                Status(StatusCode::kPermissionDenied,

@@ -22,6 +22,21 @@ const KindHandler* KindRegistry::Find(const std::string& kind) const {
   return it == kinds_.end() ? nullptr : &it->second;
 }
 
+std::string KindRegistry::KindOf(const json::object& doc) const {
+  auto kind_it = doc.find("kind");
+  if (kind_it != doc.end()) {
+    return kind_it->value().is_string() ? std::string(kind_it->value().get_string()) : "";
+  }
+  // A document of another tool's format that one kind takes as is (an Alertmanager file).
+  const KindHandler* taker = nullptr;
+  for (const auto& [name, h] : kinds_) {
+    if (!h.recognizes || !h.recognizes(doc)) continue;
+    if (taker != nullptr) return "";
+    taker = &h;
+  }
+  return taker != nullptr ? taker->kind : "";
+}
+
 std::vector<const KindHandler*> KindRegistry::All() const {
   std::vector<const KindHandler*> out;
   for (const auto& [_, h] : kinds_) out.push_back(&h);
@@ -90,12 +105,12 @@ Result<ApplyResult> Apply(store::Store& store, const KindRegistry& registry,
     }
     const auto& obj = d.body.get_object();
     auto kind_it = obj.find("kind");
-    if (kind_it == obj.end() || !kind_it->value().is_string()) {
+    std::string kind = registry.KindOf(obj);
+    if (kind.empty() && (kind_it == obj.end() || !kind_it->value().is_string())) {
       fail(d, "", "",
            InvalidArgument("is required: one of " + Join(registry.Names(), ", "), "kind"));
       continue;
     }
-    std::string kind(kind_it->value().get_string());
     const KindHandler* h = registry.Find(kind);
     if (!h) {
       fail(d, kind, "",

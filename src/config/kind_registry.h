@@ -37,6 +37,9 @@ struct KindHandler {
   // spec: the document as export would write it (no version, no timestamps).
   std::function<Result<boost::json::object>(const boost::json::value& doc, const std::string& path)>
       decode;
+  // Optional: whether a document without `kind` is one of this kind (an Alertmanager file is
+  // recognised by its `route`). Used only when exactly one kind recognises the document.
+  std::function<bool(const boost::json::object& doc)> recognizes;
   // The key of a normalised spec ("payments-api").
   std::function<std::string(const boost::json::object& spec)> key;
   // What a normalised spec refers to.
@@ -56,6 +59,9 @@ class KindRegistry {
   // REQUIRES: the kind is not registered yet.
   void Register(KindHandler handler);
   const KindHandler* Find(const std::string& kind) const;
+  // The kind of a document: its `kind`, or for one without, the one kind that recognizes it.
+  // "" when neither.
+  std::string KindOf(const boost::json::object& doc) const;
   // Ordered by `order`.
   std::vector<const KindHandler*> All() const;
   std::vector<std::string> Names() const;

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "alerting/am_config.h"
+#include "alerting/am_config_kind.h"
 #include "alerting/email.h"
 #include "alerting/notify_template.h"
 #include "alerting/rule_group_kind.h"
@@ -35,6 +36,7 @@ std::vector<store::Migration> AllMigrations() {
   for (auto& m : alerting::IntegrationKeys::Migrations()) all.push_back(m);
   for (auto& m : alerting::AlertHistory::Migrations()) all.push_back(m);
   for (auto& m : alerting::RuleGroupStore::Migrations()) all.push_back(m);
+  for (auto& m : alerting::AlertmanagerConfigStore::Migrations()) all.push_back(m);
   for (auto& m : alerting::PagerDutyIntake::Migrations()) all.push_back(m);
   return all;
 }
@@ -84,6 +86,14 @@ Result<std::unique_ptr<Core>> Core::Open(const std::string& data_dir,
   core->alerting_ = std::make_unique<alerting::AlertingService>(*core->store_, clock);
   PLATOPS_RETURN_IF_ERROR(core->alerting_->Load());
   core->alert_history_ = std::make_unique<alerting::AlertHistory>(*core->store_);
+  // Receiver secrets (in the outbox and in an applied Alertmanager configuration) are sealed
+  // with this key.
+  PLATOPS_ASSIGN_OR_RETURN(auto box, SecretBox::LoadOrCreate(data_dir + "/secret.key"));
+  core->secret_box_ = std::make_unique<SecretBox>(std::move(box));
+  core->am_configs_ = std::make_unique<alerting::AlertmanagerConfigStore>(
+      *core->store_, core->log_, clock, *core->secret_box_);
+  PLATOPS_RETURN_IF_ERROR(core->am_configs_->Load());
+  alerting::RegisterAlertmanagerConfigKind(core->kinds_, *core->am_configs_);
   core->rule_groups_ =
       std::make_unique<alerting::RuleGroupStore>(*core->store_, core->log_, clock);
   PLATOPS_RETURN_IF_ERROR(core->rule_groups_->Load());
@@ -156,6 +166,8 @@ Status Core::OpenMetrics(const ServerConfig::Metrics& options) {
 Core::~Core() {
   if (rules_) rules_->Stop();
   if (rule_groups_) rule_groups_->OnChange({});
+  if (am_configs_) am_configs_->OnChange({});
+  am_reload_.Stop();
   rules_.reset();
   if (check_alerts_) check_alerts_->Stop();
   if (pagerduty_) pagerduty_->Stop();
@@ -216,56 +228,87 @@ std::string QueryEscape(std::string_view s) {
 
 }  // namespace
 
+Status Core::UseAmConfig(const std::string& text, const std::string& source, bool from_file) {
+  alerting::AmConfigOptions options;
+  if (from_file) {
+    options.directory = fs::path(source).parent_path().string();
+    options.read_file = ReadWholeFile;
+  }
+  auto am = alerting::ParseAlertmanagerConfig(text, options);
+  if (!am.ok()) {
+    const std::string field = am.status().field();
+    return InvalidArgument(source + ": " + (field.empty() ? "" : field + ": ") +
+                           am.status().message());
+  }
+  // Everything is checked before anything changes.
+  for (size_t r = 0; r < am->receivers.size(); ++r) {
+    for (size_t i = 0; i < am->receivers[r].email_configs.size(); ++i) {
+      Status valid = alerting::ValidateEmailConfig(am->receivers[r].email_configs[i]);
+      if (!valid.ok()) {
+        return InvalidArgument(fmt::format("{}: receivers[{}].email_configs[{}]{}{}: {}", source,
+                                           r, i, valid.field().empty() ? "" : ".", valid.field(),
+                                           valid.message()));
+      }
+    }
+  }
+  std::vector<alerting::NotificationTemplates::File> template_files;
+  for (const auto& glob : am->templates) {
+    for (const auto& path : GlobList(glob)) {
+      PLATOPS_ASSIGN_OR_RETURN(std::string body, ReadWholeFile(path));
+      template_files.push_back({path, std::move(body)});
+    }
+  }
+  auto templates = alerting::NotificationTemplates::Load(template_files);
+  if (!templates.ok()) {
+    return InvalidArgument(source + ": templates: " + std::string(templates.status().message()));
+  }
+  for (const auto& u : am->unsupported) {
+    spdlog::warn("alerting: {}: {}: {}", source, u.path, u.message);
+  }
+  std::vector<std::string> receivers;
+  for (const auto& r : am->receivers) receivers.push_back(r.name);
+  alerting_->SetResolveTimeout(am->global.resolve_timeout);
+  alerting_->SetConfigText(alerting::ToRedactedJson(*am));
+  alerting_->SetRouting(std::move(am->route), std::move(receivers), std::move(am->inhibit_rules));
+  alerting_->SetNotificationTemplates(
+      std::make_shared<const alerting::NotificationTemplates>(std::move(*templates)));
+  alerting_->SetIntegrations(std::move(am->receivers), std::move(am->time_intervals),
+                             external_url_);
+  return Status::Ok();
+}
+
+Status Core::ReloadAmConfig() {
+  if (auto applied = am_configs_->Current()) {
+    if (!am_path_.empty()) {
+      spdlog::info("alerting: the applied AlertmanagerConfig is in effect; {} is not read",
+                   am_path_);
+    }
+    return UseAmConfig(*applied, "the applied AlertmanagerConfig", false);
+  }
+  if (!am_path_.empty()) {
+    PLATOPS_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(am_path_));
+    return UseAmConfig(text, am_path_, true);
+  }
+  constexpr const char* kDefault = "route:\n  receiver: default\nreceivers:\n  - name: default\n";
+  PLATOPS_RETURN_IF_ERROR(UseAmConfig(kDefault, "the default configuration", false));
+  alerting_->SetConfigText(kDefault);  // As Alertmanager shows its own default: YAML.
+  return Status::Ok();
+}
+
 Status Core::OpenAlerting(const ServerConfig& config) {
   const std::string external_url = config.alerting.external_url.empty()
                                        ? "http://" + config.listen
                                        : config.alerting.external_url;
-  const std::string& am_path = config.alerting.alertmanager_config;
-  if (!am_path.empty()) {
-    PLATOPS_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(am_path));
-    alerting::AmConfigOptions options;
-    options.directory = fs::path(am_path).parent_path().string();
-    options.read_file = ReadWholeFile;
-    auto am = alerting::ParseAlertmanagerConfig(text, options);
-    if (!am.ok()) {
-      const std::string field = am.status().field();
-      return InvalidArgument(am_path + ": " + (field.empty() ? "" : field + ": ") +
-                             am.status().message());
-    }
-    for (const auto& u : am->unsupported) {
-      spdlog::warn("alerting: {}: {}: {}", am_path, u.path, u.message);
-    }
-    std::vector<std::string> receivers;
-    for (const auto& r : am->receivers) receivers.push_back(r.name);
-    alerting_->SetResolveTimeout(am->global.resolve_timeout);
-    alerting_->SetConfigText(alerting::ToRedactedJson(*am));
-    alerting_->SetRouting(std::move(am->route), std::move(receivers),
-                          std::move(am->inhibit_rules));
-    for (size_t r = 0; r < am->receivers.size(); ++r) {
-      for (size_t i = 0; i < am->receivers[r].email_configs.size(); ++i) {
-        Status valid = alerting::ValidateEmailConfig(am->receivers[r].email_configs[i]);
-        if (!valid.ok()) {
-          return InvalidArgument(fmt::format("{}: receivers[{}].email_configs[{}]{}{}: {}",
-                                             am_path, r, i, valid.field().empty() ? "" : ".",
-                                             valid.field(), valid.message()));
-        }
-      }
-    }
-    std::vector<alerting::NotificationTemplates::File> template_files;
-    for (const auto& glob : am->templates) {
-      for (const auto& path : GlobList(glob)) {
-        PLATOPS_ASSIGN_OR_RETURN(std::string body, ReadWholeFile(path));
-        template_files.push_back({path, std::move(body)});
-      }
-    }
-    auto templates = alerting::NotificationTemplates::Load(template_files);
-    if (!templates.ok()) return InvalidArgument(am_path + ": templates: " +
-                                                std::string(templates.status().message()));
-    alerting_->SetNotificationTemplates(
-        std::make_shared<const alerting::NotificationTemplates>(std::move(*templates)));
-    alerting_->SetIntegrations(std::move(am->receivers), std::move(am->time_intervals),
-                               external_url);
-  }
+  am_path_ = config.alerting.alertmanager_config;
+  external_url_ = external_url;
+  PLATOPS_RETURN_IF_ERROR(ReloadAmConfig());
+  // An applied configuration (kind: AlertmanagerConfig) takes effect from another thread: the
+  // store's writer, which announces it, must not wait for the alerting service.
+  am_configs_->OnChange([this] {
+    am_changed_ = true;
+    am_reload_.Wake();
+  });
+  am_reload_.Start();
   // After the resolve timeout is known: it is the grace of alerts last seen firing.
   alerting::FlapOptions flap;
   flap.max_transitions = config.alerting.flap_max_transitions;
@@ -274,9 +317,6 @@ Status Core::OpenAlerting(const ServerConfig& config) {
                                                    config.alerting.history_retention));
   // Notifications: stored in the outbox by the dispatcher, delivered by the sender.
   outbox_ = std::make_unique<alerting::Outbox>(*store_);
-  // Secrets of notifications (Slack URLs, SMTP passwords) are sealed in the outbox with this key.
-  PLATOPS_ASSIGN_OR_RETURN(auto box, SecretBox::LoadOrCreate(data_dir_ + "/secret.key"));
-  secret_box_ = std::make_unique<SecretBox>(std::move(box));
   alerting_->SetSecretBox(secret_box_.get());
   alerting::HttpDelivererOptions ho;
   ho.secret_box = secret_box_.get();

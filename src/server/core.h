@@ -3,21 +3,26 @@
 // the offline admin commands (`platops token create --data-dir`, `platops audit verify`) open a
 // data directory directly. Thread-safety: the services inside are thread-safe.
 
+#include <spdlog/spdlog.h>
+
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "alerting/am_config_kind.h"
 #include "alerting/check_alerts.h"
 #include "alerting/integration_keys.h"
 #include "alerting/outbox.h"
 #include "alerting/pagerduty_intake.h"
 #include "alerting/rule_group_kind.h"
 #include "alerting/rule_manager.h"
-#include "alerting/smtp.h"
-#include "base/secret_box.h"
 #include "alerting/service.h"
+#include "alerting/smtp.h"
 #include "base/clock.h"
+#include "base/deadline_loop.h"
 #include "base/metrics_registry.h"
+#include "base/secret_box.h"
 #include "catalog/catalog.h"
 #include "checks/checks.h"
 #include "config/kind_registry.h"
@@ -69,6 +74,9 @@ class Core {
   // (serve only, after OpenMetrics). A bad file is an error naming it and the problem;
   // unsupported parts are logged by name.
   Status OpenAlerting(const ServerConfig& config);
+  // Puts the Alertmanager configuration in effect: the applied one (kind: AlertmanagerConfig),
+  // else alerting.alertmanager_config's file, else one receiver "default" that sends nothing.
+  Status ReloadAmConfig();
   // Null until OpenAlerting.
   alerting::RuleManager* rules() { return rules_.get(); }
   alerting::Outbox* outbox() { return outbox_.get(); }
@@ -85,6 +93,9 @@ class Core {
   Result<config::ApplyResult> ApplyDirectory(const std::string& dir, const std::string& actor);
 
  private:
+  // Puts `text` (an Alertmanager configuration from `source`) in effect once all of it checks
+  // out; a file's `*_file` fields and templates are read relative to it.
+  Status UseAmConfig(const std::string& text, const std::string& source, bool from_file);
   explicit Core(const Clock& clock) : clock_(clock), log_(clock) {}
 
   const Clock& clock_;
@@ -96,6 +107,10 @@ class Core {
   std::unique_ptr<probe::ProbeEngine> engine_;
   std::unique_ptr<checks::ChecksService> checks_;
   std::unique_ptr<scrape::ScrapeManager> scrape_;
+  std::unique_ptr<SecretBox> secret_box_;
+  std::unique_ptr<alerting::AlertmanagerConfigStore> am_configs_;
+  std::string am_path_;       // alerting.alertmanager_config
+  std::string external_url_;  // alerting.external_url or http://<listen>
   std::unique_ptr<alerting::AlertHistory> alert_history_;  // before alerting_: outlives it
   std::unique_ptr<alerting::RuleGroupStore> rule_groups_;
   std::unique_ptr<alerting::AlertingService> alerting_;
@@ -109,12 +124,21 @@ class Core {
   std::unique_ptr<promql::Engine> promql_;
   std::unique_ptr<alerting::RuleManager> rules_;
   std::unique_ptr<alerting::Outbox> outbox_;
-  std::unique_ptr<SecretBox> secret_box_;
   std::unique_ptr<alerting::HttpDeliverer> http_deliverer_;
   std::unique_ptr<alerting::SmtpDeliverer> smtp_deliverer_;
   std::unique_ptr<alerting::RoutingDeliverer> deliverer_;
   std::unique_ptr<alerting::OutboxSender> sender_;
   config::KindRegistry kinds_;
+  // Re-applies the Alertmanager configuration after an apply changed it (last member: stopped
+  // first, before what it calls goes away).
+  std::atomic<bool> am_changed_{false};
+  DeadlineLoop am_reload_{clock_, [this](Timestamp now) {
+                            if (!am_changed_.exchange(false)) return now + std::chrono::hours(24);
+                            if (Status st = ReloadAmConfig(); !st.ok()) {
+                              spdlog::error("alerting: {}", st.message());
+                            }
+                            return now + std::chrono::hours(24);
+                          }};
 };
 
 // The build's version ("0.1.0").

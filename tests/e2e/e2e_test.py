@@ -810,6 +810,65 @@ receivers:
                 srv.shutdown()
                 srv.server_close()
 
+    def test_an_alertmanager_file_is_applied_with_platops_apply(self):
+        received = []
+
+        class Hook(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append((self.path, json.loads(body)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        hook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+        threading.Thread(target=hook.serve_forever, daemon=True).start()
+        try:
+            s = self.start()
+            am = os.path.join(self.dir, "alertmanager.yml")
+            with open(am, "w") as f:
+                f.write(f"""route:
+  receiver: applied
+  group_wait: 0s
+receivers:
+  - name: applied
+    webhook_configs:
+      - url: http://127.0.0.1:{hook.server_address[1]}/t0k3n
+""")
+            out = cli("apply", "-f", am, server=s)
+            self.assertIn("alertmanagerconfig/alertmanager", out.stdout)
+            status, body, _ = request(s.url + "/alertmanager/api/v2/receivers")
+            self.assertEqual([r["name"] for r in json.loads(body)], ["applied"])
+            status, _, _ = request(s.url + "/alertmanager/api/v2/alerts", "POST", body=[
+                {"labels": {"alertname": "Applied"}}])
+            self.assertEqual(status, 200)
+            wait_for(lambda: (bool(received), received), 30, "the applied receiver's webhook")
+            self.assertEqual(received[0][0], "/t0k3n")
+            # The URL is a secret: neither the export nor the status shows it.
+            export_dir = os.path.join(self.dir, "export")
+            cli("export", "-o", export_dir, server=s)
+            exported = ""
+            for name in os.listdir(export_dir):
+                with open(os.path.join(export_dir, name)) as f:
+                    exported += f.read()
+            self.assertIn("AlertmanagerConfig", exported)
+            self.assertIn("sbx1:", exported)
+            self.assertNotIn("t0k3n", exported)
+            _, status_body, _ = request(s.url + "/alertmanager/api/v2/status")
+            self.assertNotIn("t0k3n", status_body)
+            # A bad file is refused and changes nothing.
+            with open(am, "w") as f:
+                f.write("route:\n  receiver: nobody\nreceivers:\n  - name: applied\n")
+            bad = cli("apply", "-f", am, server=s, check=False)
+            self.assertNotEqual(bad.returncode, 0)
+            status, body, _ = request(s.url + "/alertmanager/api/v2/receivers")
+            self.assertEqual([r["name"] for r in json.loads(body)], ["applied"])
+        finally:
+            hook.shutdown()
+            hook.server_close()
+
     def test_amtool_adds_queries_and_expires_silences(self):
         if not os.path.exists("/usr/bin/amtool"):
             self.fail("amtool is not installed: run scripts/install-deps")
