@@ -260,8 +260,20 @@ Result<TlsConfig> ParseTlsConfig(const json::value& v, const std::string& path,
   Fields f(v, path);
   TlsConfig tls;
   if (auto ca = f.Text("ca_file")) tls.ca_file = ctx.Resolve(*ca);
+  if (auto cert = f.Text("cert_file"); cert && !cert->empty()) tls.cert_file = ctx.Resolve(*cert);
+  if (auto key = f.Text("key_file"); key && !key->empty()) tls.key_file = ctx.Resolve(*key);
   if (auto skip = f.Bool("insecure_skip_verify")) tls.insecure_skip_verify = *skip;
-  for (const char* name : {"cert_file", "key_file", "server_name", "min_version", "max_version"}) {
+  // prometheus/common's TLSConfig.Validate wording.
+  if (!tls.cert_file.empty() && tls.key_file.empty()) {
+    f.Fail(f.Path("key_file"),
+           "exactly one of key or key_file must be configured when a client certificate is "
+           "configured");
+  }
+  if (!tls.key_file.empty() && tls.cert_file.empty()) {
+    f.Fail(f.Path("cert_file"),
+           "exactly one of cert or cert_file must be configured when a client key is configured");
+  }
+  for (const char* name : {"server_name", "min_version", "max_version"}) {
     if (f.Get(name) != nullptr) {
       ctx.Report(f.Path(name), fmt::format("tls_config.{} is not supported by platops and has "
                                            "no effect",
@@ -425,11 +437,15 @@ Result<WebhookConfig> ParseWebhook(const json::value& v, const std::string& path
       f.Fail(f.Path("max_alerts"), "must be a non-negative integer");
     }
   }
+  auto signing = SecretField(f, ctx, "signing_secret", "signing_secret_file", true,
+                             "at most one of signing_secret & signing_secret_file must be "
+                             "configured");
   std::optional<HttpConfig> http;
   if (const json::value* h = f.Get("http_config")) {
     http = f.Keep(ParseHttpConfig(*h, f.Path("http_config"), ctx));
   }
   PLATOPS_RETURN_IF_ERROR(f.Finish());
+  if (signing) wh.signing_secret = std::move(*signing);
   if (url->value.empty() && url->file.empty()) {
     return InvalidArgument("one of url or url_file must be configured", f.Path("url"));
   }
@@ -790,7 +806,7 @@ const std::map<std::string, std::vector<std::string>, std::less<>>& SecretKeysBy
   static const auto* const kKeys = new std::map<std::string, std::vector<std::string>, std::less<>>{
       {"email_configs", {"auth_password", "auth_secret"}},
       {"slack_configs", {"api_url"}},
-      {"webhook_configs", {"url"}},
+      {"webhook_configs", {"url", "signing_secret"}},
       {"pagerduty_configs", {"service_key", "routing_key"}},
       {"opsgenie_configs", {"api_key"}},
       {"wechat_configs", {"api_secret"}},

@@ -35,6 +35,9 @@ struct Secret {
 // `server_name`, `min_version` and `max_version` are accepted and reported as unsupported.
 struct TlsConfig {
   std::string ca_file;  // resolved against the directory; "" = the system roots
+  // A client certificate and its key (PEM), resolved against the directory; both or neither.
+  std::string cert_file;
+  std::string key_file;
   bool insecure_skip_verify = false;
 };
 
@@ -104,6 +107,9 @@ struct WebhookConfig {
   Secret url;               // `url` / `url_file` (trimmed); exactly one is set
   uint64_t max_alerts = 0;  // 0 = all alerts
   HttpConfig http_config;   // the global one when the entry sets none
+  // platops: `signing_secret` / `signing_secret_file`. When set, each request carries
+  // X-Platops-Signature: sha256=<hex HMAC-SHA256 of the body>.
+  Secret signing_secret;
 };
 
 // `slack_configs` entry. Template fields hold Go template text, defaults as above.

@@ -491,7 +491,7 @@ receivers:
       - url: 'http://h/'
         http_config:
           oauth2: {client_id: a, client_secret: b, token_url: 'http://t/'}
-          tls_config: {cert_file: c.pem, ca_file: ca.pem, insecure_skip_verify: true}
+          tls_config: {server_name: h.internal, ca_file: ca.pem, insecure_skip_verify: true}
           enable_http2: false
 )");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
@@ -501,7 +501,69 @@ receivers:
   ASSERT_EQ(c->unsupported.size(), 2u);
   EXPECT_EQ(c->unsupported[0].path, "receivers[0].webhook_configs[0].http_config.oauth2");
   EXPECT_EQ(c->unsupported[1].path,
-            "receivers[0].webhook_configs[0].http_config.tls_config.cert_file");
+            "receivers[0].webhook_configs[0].http_config.tls_config.server_name");
+}
+
+TEST(AmConfigTest, ClientCertificateNeedsItsKey) {
+  auto c = Load(R"(
+route: {receiver: r}
+receivers:
+  - name: r
+    webhook_configs:
+      - url: 'http://h/'
+        http_config: {tls_config: {cert_file: c.pem, key_file: /tls/k.pem}}
+)");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  const TlsConfig& tls = c->receivers[0].webhook_configs[0].http_config.tls_config;
+  EXPECT_EQ(tls.cert_file, "/etc/am/c.pem");
+  EXPECT_EQ(tls.key_file, "/tls/k.pem");
+  EXPECT_TRUE(c->unsupported.empty());
+
+  auto no_key = Load(R"(
+route: {receiver: r}
+receivers:
+  - name: r
+    webhook_configs: [{url: 'http://h/', http_config: {tls_config: {cert_file: c.pem}}}]
+)");
+  ASSERT_FALSE(no_key.ok());
+  EXPECT_EQ(no_key.status().field(),
+            "receivers[0].webhook_configs[0].http_config.tls_config.key_file");
+  EXPECT_THAT(no_key.status().message(), HasSubstr("exactly one of key or key_file"));
+  auto no_cert = Load(R"(
+route: {receiver: r}
+receivers:
+  - name: r
+    webhook_configs: [{url: 'http://h/', http_config: {tls_config: {key_file: k.pem}}}]
+)");
+  ASSERT_FALSE(no_cert.ok());
+  EXPECT_THAT(no_cert.status().message(), HasSubstr("exactly one of cert or cert_file"));
+}
+
+TEST(AmConfigTest, WebhookSigningSecretInlineOrFromAFile) {
+  auto c = Load(R"(
+route: {receiver: r}
+receivers:
+  - name: r
+    webhook_configs:
+      - {url: 'http://h/', signing_secret: s3cret}
+      - {url: 'http://h/', signing_secret_file: secrets/token}
+      - {url: 'http://h/'}
+)");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->receivers[0].webhook_configs[0].signing_secret.value, "s3cret");
+  EXPECT_EQ(c->receivers[0].webhook_configs[1].signing_secret.value, "tok-from-file");
+  EXPECT_EQ(c->receivers[0].webhook_configs[2].signing_secret.value, "");
+  // A secret: masked in the redacted form.
+  EXPECT_THAT(ToRedactedJson(*c), Not(HasSubstr("s3cret")));
+
+  auto both = Load(R"(
+route: {receiver: r}
+receivers:
+  - name: r
+    webhook_configs: [{url: 'http://h/', signing_secret: a, signing_secret_file: secrets/token}]
+)");
+  ASSERT_FALSE(both.ok());
+  EXPECT_EQ(both.status().field(), "receivers[0].webhook_configs[0].signing_secret_file");
 }
 
 TEST(AmConfigTest, UnsupportedOnlyReceiverIsAWarningUnlessRouted) {

@@ -20,6 +20,7 @@
 #include "alerting/email.h"
 #include "alerting/outbox.h"
 #include "alerting/slack.h"
+#include "alerting/webhook_notify.h"
 #include "alerting/smtp.h"
 #include "base/time_util.h"
 #include "testing/temp_store.h"
@@ -271,6 +272,121 @@ TEST(SlackTest, NotificationSealsTheUrlAndShowsItRedacted) {
   auto missing = SlackNotification(c, 0, Data(), render.Fn(), box, "key-9");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().field(), "slack_configs[0].api_url");
+}
+
+TEST(SlackTest, NotificationCarriesItsHttpConfig) {
+  FakeRender render(SlackDefaults());
+  SecretBox box = Box();
+  SlackConfig c = DefaultSlack();
+  c.http_config.proxy_url = "http://proxy.internal:3128";
+  c.http_config.tls_config.ca_file = "/etc/platops/ca.pem";
+  c.http_config.has_authorization = true;
+  c.http_config.authorization.credentials.value = "xoxb-token";
+  auto n = SlackNotification(c, 0, Data(), render.Fn(), box, "key-1");
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  auto t = HttpTransport::From(n->headers);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->proxy_url, "http://proxy.internal:3128");
+  EXPECT_EQ(t->ca_file, "/etc/platops/ca.pem");
+  EXPECT_TRUE(t->follow_redirects);
+  auto secret = OpenDeliverySecret(&box, n->sealed_secret);
+  ASSERT_TRUE(secret.ok());
+  EXPECT_EQ(secret->url, c.api_url.value);
+  EXPECT_EQ(secret->authorization, "Bearer xoxb-token");
+}
+
+// ---- Webhook rows ----------------------------------------------------------------------------
+
+WebhookConfig Hook() {
+  WebhookConfig w;
+  w.url.value = "https://hooks.example.com/in/t0k3n";
+  return w;
+}
+
+NotificationData FiringData() {
+  NotificationData d = Data();
+  Alert a;
+  a.labels = LabelSet{{"alertname", "InstanceDown"}};
+  a.starts_at = T("2026-01-01T00:00:00Z");
+  d.alerts.push_back(a);
+  return d;
+}
+
+TEST(WebhookNotificationTest, SealsTheUrlAndSendsThePayload) {
+  SecretBox box = Box();
+  auto n = WebhookNotification(Hook(), 2, FiringData(), &box, "key-2");
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(n->integration, "webhook[2]");
+  EXPECT_EQ(n->kind, "webhook");
+  EXPECT_EQ(n->receiver, "team-x");
+  EXPECT_EQ(n->idempotency_key, "key-2");
+  EXPECT_EQ(n->target, "https://hooks.example.com/<secret>");
+  EXPECT_EQ(n->request, WebhookPayload(FiringData()));
+  EXPECT_TRUE(n->headers.empty());  // default http_config, no signature
+  auto secret = OpenDeliverySecret(&box, n->sealed_secret);
+  ASSERT_TRUE(secret.ok());
+  EXPECT_EQ(secret->url, "https://hooks.example.com/in/t0k3n");
+  EXPECT_EQ(secret->authorization, "");
+
+  // Without a key the URL is the target; nothing is sealed.
+  auto plain = WebhookNotification(Hook(), 0, FiringData(), nullptr, "key-3");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->target, "https://hooks.example.com/in/t0k3n");
+  EXPECT_EQ(plain->sealed_secret, "");
+}
+
+TEST(WebhookNotificationTest, SigningSecretSignsTheBodyAsSent) {
+  WebhookConfig w = Hook();
+  w.signing_secret.value = "s1gn";
+  w.max_alerts = 1;
+  SecretBox box = Box();
+  auto n = WebhookNotification(w, 0, FiringData(), &box, "key");
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(n->headers.at("X-Platops-Signature"), WebhookSignature("s1gn", n->request));
+  EXPECT_EQ(n->headers.at("X-Platops-Signature").rfind("sha256=", 0), 0u);
+  EXPECT_EQ(n->request.find("s1gn"), std::string::npos);
+  EXPECT_EQ(n->sealed_secret.find("s1gn"), std::string::npos);
+}
+
+TEST(WebhookNotificationTest, BasicAuthAndBearerAreSealedNeverHeaders) {
+  SecretBox box = Box();
+  WebhookConfig w = Hook();
+  w.http_config.has_basic_auth = true;
+  w.http_config.basic_auth.username = "hook";
+  w.http_config.basic_auth.password.value = "pa:ss";
+  w.http_config.follow_redirects = false;
+  w.http_config.tls_config.insecure_skip_verify = true;
+  w.http_config.tls_config.cert_file = "/c.pem";
+  w.http_config.tls_config.key_file = "/k.pem";
+  auto n = WebhookNotification(w, 0, FiringData(), &box, "key");
+  ASSERT_TRUE(n.ok());
+  auto secret = OpenDeliverySecret(&box, n->sealed_secret);
+  ASSERT_TRUE(secret.ok());
+  EXPECT_EQ(secret->authorization, "Basic aG9vazpwYTpzcw==");  // base64("hook:pa:ss")
+  for (const auto& [name, value] : n->headers) {
+    EXPECT_EQ(name.front(), ':') << name;  // only transport settings
+    EXPECT_EQ(value.find("pa:ss"), std::string::npos);
+  }
+  auto t = HttpTransport::From(n->headers);
+  ASSERT_TRUE(t.ok());
+  EXPECT_FALSE(t->follow_redirects);
+  EXPECT_TRUE(t->insecure_skip_verify);
+  EXPECT_EQ(t->cert_file, "/c.pem");
+  EXPECT_EQ(t->key_file, "/k.pem");
+
+  WebhookConfig bearer = Hook();
+  bearer.http_config.has_authorization = true;
+  bearer.http_config.authorization.type = "Token";
+  bearer.http_config.authorization.credentials.value = "abc";
+  auto b = WebhookNotification(bearer, 0, FiringData(), &box, "key");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(OpenDeliverySecret(&box, b->sealed_secret)->authorization, "Token abc");
+
+  // Credentials are never stored in clear: without a key the row is refused.
+  auto refused = WebhookNotification(w, 0, FiringData(), nullptr, "key");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("webhook_configs[0].http_config"), std::string::npos)
+      << refused.status().message();
 }
 
 // ---- Email: building blocks

@@ -105,8 +105,15 @@ Status Validate(const OutgoingNotification& n) {
                            "sealed_secret");
   }
   for (const auto& [name, value] : n.headers) {
-    if (!IsHeaderToken(name)) {
+    // ":name": a transport setting (HttpTransport), not sent as a header.
+    const std::string_view token = name.starts_with(':') ? std::string_view(name).substr(1) : name;
+    if (!IsHeaderToken(token)) {
       return InvalidArgument("not a valid header name: " + QuoteForMessage(name), "headers");
+    }
+    if (EqualsIgnoreCase(name, "Authorization")) {
+      return InvalidArgument("must be sealed (DeliverySecret.authorization); a plaintext secret "
+                             "is never stored",
+                             "headers.Authorization");
     }
     if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
       return InvalidArgument("must not contain CR, LF or NUL", "headers." + name);
@@ -185,6 +192,7 @@ std::string SealDeliverySecret(const SecretBox& box, const DeliverySecret& secre
   boost::json::object obj;
   if (!secret.url.empty()) obj["url"] = secret.url;
   if (!secret.password.empty()) obj["password"] = secret.password;
+  if (!secret.authorization.empty()) obj["authorization"] = secret.authorization;
   return box.Seal(boost::json::serialize(obj));
 }
 
@@ -202,8 +210,52 @@ Result<DeliverySecret> OpenDeliverySecret(const SecretBox* box, std::string_view
     }
     if (name == "url") out.url = std::string(value.get_string());
     if (name == "password") out.password = std::string(value.get_string());
+    if (name == "authorization") out.authorization = std::string(value.get_string());
   }
   return out;
+}
+
+namespace {
+constexpr const char* kProxyUrl = ":proxy-url";
+constexpr const char* kFollowRedirects = ":follow-redirects";
+constexpr const char* kCaFile = ":tls-ca-file";
+constexpr const char* kCertFile = ":tls-cert-file";
+constexpr const char* kKeyFile = ":tls-key-file";
+constexpr const char* kInsecureSkipVerify = ":tls-insecure-skip-verify";
+
+Result<bool> BoolOf(const std::map<std::string, std::string>& headers, const char* name,
+                    bool fallback) {
+  auto it = headers.find(name);
+  if (it == headers.end()) return fallback;
+  if (it->second == "true") return true;
+  if (it->second == "false") return false;
+  return InvalidArgument("must be true or false, not " + QuoteForMessage(it->second),
+                         std::string("headers.") + name);
+}
+}  // namespace
+
+void HttpTransport::AddTo(std::map<std::string, std::string>& headers) const {
+  if (!proxy_url.empty()) headers[kProxyUrl] = proxy_url;
+  if (!follow_redirects) headers[kFollowRedirects] = "false";
+  if (!ca_file.empty()) headers[kCaFile] = ca_file;
+  if (!cert_file.empty()) headers[kCertFile] = cert_file;
+  if (!key_file.empty()) headers[kKeyFile] = key_file;
+  if (insecure_skip_verify) headers[kInsecureSkipVerify] = "true";
+}
+
+Result<HttpTransport> HttpTransport::From(const std::map<std::string, std::string>& headers) {
+  HttpTransport t;
+  auto text = [&](const char* name) {
+    auto it = headers.find(name);
+    return it == headers.end() ? std::string() : it->second;
+  };
+  t.proxy_url = text(kProxyUrl);
+  t.ca_file = text(kCaFile);
+  t.cert_file = text(kCertFile);
+  t.key_file = text(kKeyFile);
+  PLATOPS_ASSIGN_OR_RETURN(t.follow_redirects, BoolOf(headers, kFollowRedirects, true));
+  PLATOPS_ASSIGN_OR_RETURN(t.insecure_skip_verify, BoolOf(headers, kInsecureSkipVerify, false));
+  return t;
 }
 
 // ---- Outbox ------------------------------------------------------------------------------------
@@ -423,24 +475,38 @@ Result<DeliveryResult> HttpDeliverer::Deliver(const OutboxRow& row) {
     return DeliveryResult{AttemptOutcome::kFailed, 0, milliseconds(0),
                           "no HTTP delivery for kind " + QuoteForMessage(row.kind)};
   }
+  Result<HttpTransport> transport = HttpTransport::From(row.headers);
+  if (!transport.ok()) {
+    return DeliveryResult{AttemptOutcome::kFailed, 0, milliseconds(0),
+                          transport.status().ToString()};
+  }
   http::ClientRequest req;
   req.method = http::Method::kPost;
   req.url = row.target;
+  req.headers = {{"Content-Type", "application/json"},
+                 {"User-Agent", "platops"},
+                 {"Idempotency-Key", row.idempotency_key}};
   if (!row.sealed_secret.empty()) {
     Result<DeliverySecret> secret = OpenDeliverySecret(options_.secret_box, row.sealed_secret);
     if (!secret.ok()) {
       return DeliveryResult{AttemptOutcome::kFailed, 0, milliseconds(0), secret.status().message()};
     }
     if (!secret->url.empty()) req.url = std::move(secret->url);
+    if (!secret->authorization.empty()) {
+      req.headers.emplace_back("Authorization", std::move(secret->authorization));
+    }
   }
   req.body = row.request;
   req.timeout = options_.timeout;
-  req.verify_tls = options_.verify_tls;
-  req.headers = {{"Content-Type", "application/json"},
-                 {"User-Agent", "platops"},
-                 {"Idempotency-Key", row.idempotency_key}};
-  // A stored header replaces a default of the same name.
+  req.verify_tls = options_.verify_tls && !transport->insecure_skip_verify;
+  req.ca_file = transport->ca_file;
+  req.cert_file = transport->cert_file;
+  req.key_file = transport->key_file;
+  req.proxy_url = transport->proxy_url;
+  req.follow_redirects = transport->follow_redirects;
+  // A stored header replaces a default of the same name; transport settings are not headers.
   for (const auto& extra : row.headers) {
+    if (extra.first.starts_with(':')) continue;
     auto same = std::find_if(req.headers.begin(), req.headers.end(),
                              [&](const auto& h) { return EqualsIgnoreCase(h.first, extra.first); });
     if (same != req.headers.end()) {

@@ -59,11 +59,31 @@ struct OutgoingNotification {
   std::string sealed_secret;
 };
 
-// What a row's sealed_secret holds once opened: the JSON object {"url": ..., "password": ...},
-// each member present only when non-empty.
+// What a row's sealed_secret holds once opened: the JSON object {"url": ..., "password": ...,
+// "authorization": ...}, each member present only when non-empty.
 struct DeliverySecret {
   std::string url;       // sent to instead of the row's redacted target (Slack's webhook URL)
   std::string password;  // the SMTP AUTH password (or CRAM-MD5 secret)
+  // Webhook and Slack: the Authorization header's value ("Basic ...", "Bearer ...").
+  std::string authorization;
+};
+
+// How a webhook or Slack row is sent: its receiver's http_config, less the secrets. Kept in the
+// row's headers under names starting with ':' (never a valid HTTP header name, so never sent),
+// so that a retry after a restart goes out exactly as the first attempt did.
+struct HttpTransport {
+  std::string proxy_url;
+  bool follow_redirects = true;
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  bool insecure_skip_verify = false;
+
+  // Adds the non-default fields to `headers`.
+  void AddTo(std::map<std::string, std::string>& headers) const;
+  // Reads the fields from `headers` (unset ones keep their defaults); a malformed value is
+  // kInvalidArgument naming the header.
+  static Result<HttpTransport> From(const std::map<std::string, std::string>& headers);
 };
 
 std::string SealDeliverySecret(const SecretBox& box, const DeliverySecret& secret);
@@ -204,8 +224,8 @@ struct HttpDelivererOptions {
 };
 
 // Webhook-style delivery: POST the stored body to `target` (or to the sealed secret's url when it
-// has one: Slack) with Content-Type: application/json, User-Agent: platops, Idempotency-Key and
-// the stored extra headers. A sealed secret that does not open fails the row for good. 2xx
+// has one: Slack) with Content-Type: application/json, User-Agent: platops, Idempotency-Key, the
+// sealed Authorization and the stored extra headers, through the row's HttpTransport. A sealed secret that does not open fails the row for good. 2xx
 // delivered; 429, 5xx and no response retried; any other status failed for good. Thread-safety:
 // thread-safe (a pool of clients, one per concurrent delivery).
 class HttpDeliverer final : public Deliverer {

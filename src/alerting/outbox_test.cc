@@ -590,6 +590,20 @@ TEST_F(OutboxTest, EnqueueRefusesAPlaintextSecret) {
   EXPECT_EQ(r.status().field(), "sealed_secret");
   EXPECT_EQ(r.status().message(),
             "must be sealed with SecretBox (sbx1:...); a plaintext secret is never stored");
+
+  OutgoingNotification auth = Note("k-auth");
+  auth.headers["authorization"] = "Bearer hunter2";
+  auto refused = outbox_->Enqueue(auth, clock_.Now());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().field(), "headers.Authorization");
+
+  // Transport settings (":name") are accepted; ":" alone or a bad token after it is not.
+  OutgoingNotification transport = Note("k-transport");
+  transport.headers[":proxy-url"] = "http://p:3128";
+  EXPECT_TRUE(outbox_->Enqueue(transport, clock_.Now()).ok());
+  transport = Note("k-bad");
+  transport.headers[":"] = "x";
+  EXPECT_EQ(outbox_->Enqueue(transport, clock_.Now()).status().field(), "headers");
 }
 
 TEST(OutboxMigrationTest, RowsWrittenBeforeTheSealedSecretColumnReadAsEmpty) {
@@ -665,6 +679,12 @@ class HttpDelivererTest : public ::testing::Test {
       return http::Response::Text(status, "answer " + std::to_string(status));
     };
     router_.Add(http::Method::kPost, "/hook/{status}", handler);
+    // 307 keeps the method and body, as Go's client and libcurl both do.
+    router_.Add(http::Method::kPost, "/moved", [](http::Request&) {
+      http::Response r = http::Response::Text(307, "moved");
+      r.headers.Set("Location", "/hook/200");
+      return r;
+    });
     http::ServerOptions options;
     options.port = 0;
     options.io_threads = 1;
@@ -786,6 +806,93 @@ TEST_F(HttpDelivererTest, SlackRowsArePostedToTheSealedUrlNotTheRedactedTarget) 
   EXPECT_EQ(wrong->error.rfind("sealed secret does not open with this key", 0), 0u) << wrong->error;
   std::lock_guard lock(mu_);
   EXPECT_EQ(received_.size(), 1u);
+}
+
+TEST_F(HttpDelivererTest, SendsTheSealedAuthorizationAndFollowsRedirectsUnlessTold) {
+  SecretBox box = TestBox();
+  OutboxRow row = Row("http://127.0.0.1:" + std::to_string(server_->port()) + "/<secret>");
+  row.sealed_secret = SealDeliverySecret(
+      box, {.url = "http://127.0.0.1:" + std::to_string(server_->port()) + "/moved",
+            .authorization = "Basic aG9vazpwdw=="});
+  HttpDelivererOptions options;
+  options.secret_box = &box;
+  HttpDeliverer deliverer(options);
+  auto ok = deliverer.Deliver(row);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->outcome, AttemptOutcome::kOk) << ok->error;
+  {
+    std::lock_guard lock(mu_);
+    ASSERT_EQ(received_.size(), 1u);  // /moved is not recorded; its target is
+    EXPECT_EQ(received_[0].path, "/hook/200");
+    EXPECT_EQ(received_[0].body, R"({"status":"firing"})");
+    std::string auth;
+    for (const auto& [n, v] : received_[0].headers) {
+      if (EqualsIgnoreCase(n, "Authorization")) auth = v;
+      EXPECT_FALSE(n.starts_with(':')) << n;
+    }
+    EXPECT_EQ(auth, "Basic aG9vazpwdw==");
+  }
+
+  // follow_redirects: false answers with the redirect itself, which fails the row for good.
+  HttpTransport no_follow;
+  no_follow.follow_redirects = false;
+  no_follow.AddTo(row.headers);
+  auto moved = deliverer.Deliver(row);
+  ASSERT_TRUE(moved.ok());
+  EXPECT_EQ(moved->outcome, AttemptOutcome::kFailed);
+  EXPECT_EQ(moved->status_code, 307);
+  std::lock_guard lock(mu_);
+  EXPECT_EQ(received_.size(), 1u);
+}
+
+TEST_F(HttpDelivererTest, GoesThroughTheRowsProxy) {
+  // The "proxy" is the test server itself: it gets the request in absolute form for a host that
+  // does not resolve, which only a proxied request can reach.
+  OutboxRow row = Row("http://platops-receiver.invalid/hook/200");
+  HttpTransport t;
+  t.proxy_url = "http://127.0.0.1:" + std::to_string(server_->port());
+  t.AddTo(row.headers);
+  auto ok = HttpDeliverer().Deliver(row);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->outcome, AttemptOutcome::kOk) << ok->error;
+
+  row.headers.clear();
+  auto direct = HttpDeliverer().Deliver(row);
+  ASSERT_TRUE(direct.ok());
+  EXPECT_EQ(direct->outcome, AttemptOutcome::kRetry);  // no such host without the proxy
+}
+
+TEST_F(HttpDelivererTest, MalformedTransportSettingFailsTheRowForGood) {
+  OutboxRow row = Row(Url(200));
+  row.headers[":follow-redirects"] = "sometimes";
+  auto failed = HttpDeliverer().Deliver(row);
+  ASSERT_TRUE(failed.ok());
+  EXPECT_EQ(failed->outcome, AttemptOutcome::kFailed);
+  EXPECT_NE(failed->error.find("headers.:follow-redirects"), std::string::npos) << failed->error;
+  std::lock_guard lock(mu_);
+  EXPECT_TRUE(received_.empty());
+}
+
+TEST(HttpTransportTest, RoundTripsThroughHeadersAndDefaultsAreLeftOut) {
+  std::map<std::string, std::string> headers;
+  HttpTransport{}.AddTo(headers);
+  EXPECT_TRUE(headers.empty());
+  HttpTransport t;
+  t.proxy_url = "http://p:3128";
+  t.follow_redirects = false;
+  t.ca_file = "/ca";
+  t.cert_file = "/c";
+  t.key_file = "/k";
+  t.insecure_skip_verify = true;
+  t.AddTo(headers);
+  auto back = HttpTransport::From(headers);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->proxy_url, "http://p:3128");
+  EXPECT_FALSE(back->follow_redirects);
+  EXPECT_EQ(back->ca_file, "/ca");
+  EXPECT_EQ(back->cert_file, "/c");
+  EXPECT_EQ(back->key_file, "/k");
+  EXPECT_TRUE(back->insecure_skip_verify);
 }
 
 // A transport error names the URL; a sealed URL must not show up in the recorded error.

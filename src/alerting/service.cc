@@ -13,6 +13,7 @@
 #include "alerting/webhook.h"
 #include "alerting/email.h"
 #include "alerting/slack.h"
+#include "alerting/webhook_notify.h"
 #include "base/time_util.h"
 
 namespace platops::alerting {
@@ -705,21 +706,13 @@ void AlertingService::BuildNotifications(const Receiver& receiver, const Notific
     const WebhookConfig& w = receiver.webhook_configs[i];
     NotificationData data = data_for(w.send_resolved);
     if (data.alerts.empty()) continue;
-    OutgoingNotification o;
-    o.integration = "webhook[" + std::to_string(i) + "]";
-    o.idempotency_key = key(o.integration);
-    o.receiver = receiver_name;
-    o.kind = "webhook";
-    o.request = WebhookPayload(data, w.max_alerts);
-    if (ctx.secret_box != nullptr) {
-      // A webhook URL often carries a token (Alertmanager treats it as a secret): sealed, and
-      // the row shows it without its path.
-      o.target = RedactSecretUrl(w.url.value);
-      o.sealed_secret = SealDeliverySecret(*ctx.secret_box, DeliverySecret{w.url.value, ""});
-    } else {
-      o.target = w.url.value;
+    auto o = WebhookNotification(w, i, data, ctx.secret_box,
+                                 key("webhook[" + std::to_string(i) + "]"));
+    if (!o.ok()) {
+      spdlog::error("alerting: receiver {}: {}", receiver_name, o.status().message());
+      continue;
     }
-    out.push_back(std::move(o));
+    out.push_back(std::move(*o));
   }
   if (receiver.slack_configs.empty() && receiver.email_configs.empty()) return;
   if (ctx.secret_box == nullptr) {

@@ -1,5 +1,7 @@
 #include "alerting/slack.h"
 
+#include "alerting/webhook_notify.h"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
@@ -342,7 +344,9 @@ Result<OutgoingNotification> SlackNotification(const SlackConfig& c, size_t inde
   n.kind = "slack";
   n.target = RedactSecretUrl(c.api_url.value);
   n.request = std::move(body).value();
-  n.sealed_secret = SealDeliverySecret(box, DeliverySecret{c.api_url.value, ""});
+  DeliverySecret secret{.url = c.api_url.value};
+  ApplyHttpConfig(c.http_config, n, secret);
+  n.sealed_secret = SealDeliverySecret(box, secret);
   return n;
 }
 

@@ -72,6 +72,16 @@ class CurlClient : public Client {
       curl_easy_setopt(curl_, CURLOPT_SSL_VERIFYHOST, 0L);
     }
     if (!request.ca_file.empty()) curl_easy_setopt(curl_, CURLOPT_CAINFO, request.ca_file.c_str());
+    if (!request.cert_file.empty()) {
+      curl_easy_setopt(curl_, CURLOPT_SSLCERT, request.cert_file.c_str());
+    }
+    if (!request.key_file.empty()) curl_easy_setopt(curl_, CURLOPT_SSLKEY, request.key_file.c_str());
+    if (!request.proxy_url.empty()) curl_easy_setopt(curl_, CURLOPT_PROXY, request.proxy_url.c_str());
+    if (request.follow_redirects) {
+      curl_easy_setopt(curl_, CURLOPT_FOLLOWLOCATION, 1L);
+      curl_easy_setopt(curl_, CURLOPT_MAXREDIRS, 10L);
+      curl_easy_setopt(curl_, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    }
 
     switch (request.method) {
       case Method::kGet:

@@ -22,6 +22,15 @@ struct ClientRequest {
   // system trust store when set.
   bool verify_tls = true;
   std::string ca_file;
+  // A TLS client certificate and its key (PEM files), both or neither.
+  std::string cert_file;
+  std::string key_file;
+  // "http://host:port" and the like: sent through this proxy. "" = libcurl's default (the
+  // *_proxy environment variables).
+  std::string proxy_url;
+  // Follow up to 10 redirects, as Go's client does; the response is the last one's. An
+  // Authorization header is not sent on to another host.
+  bool follow_redirects = false;
 };
 
 struct ClientResponse {

@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """End-to-end tests of platops: the real binary on 127.0.0.1 with a temporary data dir."""
 
+import base64
+import hashlib
+import hmac
 import http.client
 import http.server
 import json
@@ -106,33 +109,55 @@ def wait_for(probe, timeout, what):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last saw: {seen!r}")
 
 
-class Target:
-    """A local HTTP target for checks: 200 "ok" on every GET until stopped."""
+class RecordingHook:
+    """A local HTTP endpoint on 127.0.0.1: a check target (GET answers 200 "ok") and a receiver
+    (every POST is recorded as (path, headers, body bytes), then answered 200). `received`
+    grows as requests arrive; json() gives the bodies decoded."""
 
     def __init__(self):
+        self.received = []
+        hook = self
+
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                body = b"ok\n"
+            def answer(self, body):
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
 
+            def do_GET(self):
+                self.answer(b"ok\n")
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                hook.received.append((self.path, dict(self.headers), body))
+                self.answer(b"ok")
+
             def log_message(self, *args):
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         self.running = True
+
+    def json(self):
+        return [(path, headers, json.loads(body)) for path, headers, body in list(self.received)]
 
     def stop(self):
         if self.running:
             self.running = False
             self.server.shutdown()
             self.server.server_close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
 
 
 def cli(*args, server=None, token=TOKEN, check=True):
@@ -606,21 +631,7 @@ receivers:
         self.assertIn('group "g", rule 1, "A": could not parse expression', r.stdout + r.stderr)
 
     def test_a_webhook_receiver_gets_alertmanager_v4_payloads(self):
-        received = []
-
-        class Hook(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                received.append((self.path, dict(self.headers), json.loads(body)))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        hook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-        threading.Thread(target=hook.serve_forever, daemon=True).start()
-        try:
+        with RecordingHook() as hook:
             am = os.path.join(self.dir, "alertmanager.yml")
             with open(am, "w") as f:
                 f.write(f"""route:
@@ -631,7 +642,10 @@ receivers:
 receivers:
   - name: hook
     webhook_configs:
-      - url: http://127.0.0.1:{hook.server_address[1]}/alerts
+      - url: {hook.url}/alerts
+        signing_secret: e2e-signing-secret
+        http_config:
+          basic_auth: {{username: hook, password: hook-pw}}
 """)
             s = self.start(env={"PLATOPS_ALERTING_ALERTMANAGER_CONFIG": am,
                                 "PLATOPS_ALERTING_EXTERNAL_URL": "http://platops.example"})
@@ -639,10 +653,16 @@ receivers:
                 {"labels": {"alertname": "DiskFull", "instance": "db-1"},
                  "annotations": {"summary": "disk full"}}])
             self.assertEqual(status, 200)
-            wait_for(lambda: (bool(received), received), 30, "the webhook notification")
-            path, headers, msg = received[0]
+            wait_for(lambda: (bool(hook.received), hook.received), 30, "the webhook notification")
+            path, headers, raw = hook.received[0]
+            msg = json.loads(raw)
             self.assertEqual(path, "/alerts")
             self.assertEqual(headers["Content-Type"], "application/json")
+            # http_config's basic_auth, and the body's signature under signing_secret.
+            self.assertEqual(headers["Authorization"],
+                             "Basic " + base64.b64encode(b"hook:hook-pw").decode())
+            expected = hmac.new(b"e2e-signing-secret", raw, hashlib.sha256).hexdigest()
+            self.assertEqual(headers["X-Platops-Signature"], "sha256=" + expected)
             self.assertEqual(msg["version"], "4")
             self.assertEqual(msg["status"], "firing")
             self.assertEqual(msg["receiver"], "hook")
@@ -658,8 +678,8 @@ receivers:
                 {"labels": {"alertname": "DiskFull", "instance": "db-1"},
                  "endsAt": "2020-01-01T00:00:00Z"}])
             self.assertEqual(status, 200)
-            wait_for(lambda: (any(m["status"] == "resolved" for _, _, m in received), received),
-                     30, "the resolved notification")
+            wait_for(lambda: (any(m["status"] == "resolved" for _, _, m in hook.json()),
+                              hook.received), 30, "the resolved notification")
             _, metrics, _ = request(s.url + "/metrics")
             self.assertIn('platops_alerts_received_total{source="api",status="firing"} 1', metrics)
             self.assertIn('platops_alerts_received_total{source="api",status="resolved"} 1', metrics)
@@ -678,29 +698,21 @@ receivers:
             with sqlite3.connect(os.path.join(s.data_dir, "platops.db")) as db:
                 targets = {t for (t,) in db.execute(
                     "SELECT target FROM notification_outbox WHERE kind = 'webhook'")}
-            self.assertEqual(targets, {f"http://127.0.0.1:{hook.server_address[1]}/<secret>"})
+                # The credentials are sealed with the URL: in clear nowhere in the row.
+                rows = db.execute("SELECT target, request, headers, sealed_secret"
+                                  " FROM notification_outbox WHERE kind = 'webhook'").fetchall()
+            for row in rows:
+                self.assertNotIn("hook-pw", "".join(row))
+                self.assertNotIn("e2e-signing-secret", "".join(row))
+            self.assertEqual(targets, {f"{hook.url}/<secret>"})
             self.assertEqual(attempts[0]["status_code"], 200)
             self.assertEqual(attempts[0]["receiver"], "hook")
             status, body, _ = request(s.url + "/api/v1/notifications?status=lost")
             self.assertEqual(status, 400)
             self.assertEqual(json.loads(body)["error"]["field"], "status")
-        finally:
-            hook.shutdown()
-            hook.server_close()
 
     def test_slack_and_email_receivers_get_rendered_notifications(self):
-        slack_posts, mails = [], []
-
-        class Slack(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                slack_posts.append((self.path, json.loads(body)))
-                self.send_response(200)
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args):
-                pass
+        mails = []
 
         class Smtp(socketserver.StreamRequestHandler):
             def handle(self):
@@ -740,13 +752,12 @@ receivers:
                     else:
                         w("250 OK")
 
-        slack = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slack)
+        slack = RecordingHook()
         smtp = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Smtp)
         smtp.daemon_threads = True
-        for srv in (slack, smtp):
-            threading.Thread(target=srv.serve_forever, daemon=True).start()
+        threading.Thread(target=smtp.serve_forever, daemon=True).start()
         try:
-            slack_url = f"http://127.0.0.1:{slack.server_address[1]}/services/T0/B0/s3cr3tT0ken"
+            slack_url = f"{slack.url}/services/T0/B0/s3cr3tT0ken"
             tmpl = os.path.join(self.dir, "custom.tmpl")
             with open(tmpl, "w") as f:
                 f.write('{{ define "custom.title" }}[{{ .Status | toUpper }}] '
@@ -777,9 +788,9 @@ receivers:
                 {"labels": {"alertname": "DiskFull", "instance": "db-1"},
                  "annotations": {"summary": "disk full"}}])
             self.assertEqual(status, 200)
-            wait_for(lambda: (bool(slack_posts) and bool(mails), (slack_posts, mails)), 30,
+            wait_for(lambda: (bool(slack.received) and bool(mails), (slack.received, mails)), 30,
                      "the Slack and email notifications")
-            path, msg = slack_posts[0]
+            path, _, msg = slack.json()[0]
             self.assertEqual(path, "/services/T0/B0/s3cr3tT0ken")
             self.assertEqual(msg["channel"], "#ops")
             self.assertIn("[FIRING] DiskFull on db-1", json.dumps(msg["blocks"]))
@@ -806,26 +817,12 @@ receivers:
                 return len(items) >= 2, items
             wait_for(ok_attempts, 30, "the Slack and email attempts on record")
         finally:
-            for srv in (slack, smtp):
-                srv.shutdown()
-                srv.server_close()
+            slack.stop()
+            smtp.shutdown()
+            smtp.server_close()
 
     def test_an_alertmanager_file_is_applied_with_platops_apply(self):
-        received = []
-
-        class Hook(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                received.append((self.path, json.loads(body)))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        hook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-        threading.Thread(target=hook.serve_forever, daemon=True).start()
-        try:
+        with RecordingHook() as hook:
             s = self.start()
             am = os.path.join(self.dir, "alertmanager.yml")
             with open(am, "w") as f:
@@ -835,7 +832,7 @@ receivers:
 receivers:
   - name: applied
     webhook_configs:
-      - url: http://127.0.0.1:{hook.server_address[1]}/t0k3n
+      - url: {hook.url}/t0k3n
 """)
             out = cli("apply", "-f", am, server=s)
             self.assertIn("alertmanagerconfig/alertmanager", out.stdout)
@@ -844,8 +841,9 @@ receivers:
             status, _, _ = request(s.url + "/alertmanager/api/v2/alerts", "POST", body=[
                 {"labels": {"alertname": "Applied"}}])
             self.assertEqual(status, 200)
-            wait_for(lambda: (bool(received), received), 30, "the applied receiver's webhook")
-            self.assertEqual(received[0][0], "/t0k3n")
+            wait_for(lambda: (bool(hook.received), hook.received), 30,
+                     "the applied receiver's webhook")
+            self.assertEqual(hook.received[0][0], "/t0k3n")
             # The URL is a secret: neither the export nor the status shows it.
             export_dir = os.path.join(self.dir, "export")
             cli("export", "-o", export_dir, server=s)
@@ -865,9 +863,6 @@ receivers:
             self.assertNotEqual(bad.returncode, 0)
             status, body, _ = request(s.url + "/alertmanager/api/v2/receivers")
             self.assertEqual([r["name"] for r in json.loads(body)], ["applied"])
-        finally:
-            hook.shutdown()
-            hook.server_close()
 
     def test_amtool_adds_queries_and_expires_silences(self):
         if not os.path.exists("/usr/bin/amtool"):
@@ -946,7 +941,7 @@ receivers:
     def test_http_check_against_a_local_target(self):
         s = self.start()
         self.make_service(s)
-        target = Target()
+        target = RecordingHook()
         self.addCleanup(target.stop)
         status, body, _ = request(s.url + "/api/v1/checks", "POST", {
             "service": "web", "name": "home", "type": "http", "interval": "1s",
