@@ -851,6 +851,10 @@ Result<AmConfig> ParseAlertmanagerConfig(std::string_view yaml, const AmConfigOp
   }
   auto document = std::make_shared<json::value>(docs.empty() ? json::value(json::object())
                                                              : std::move(docs.front()));
+  if (options.route) {
+    if (!document->is_object()) return InvalidArgument("an Alertmanager configuration must be a map");
+    document->get_object()["route"] = *options.route;
+  }
   AmConfig config;
   Context ctx{options, config.unsupported};
   Fields top(*document, "");

@@ -6,12 +6,14 @@
 // Thread-safety: AmConfig is a value; const use from many threads is safe.
 
 #include <boost/json/fwd.hpp>
+#include <boost/json/object.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -201,6 +203,8 @@ struct AmConfigOptions {
   std::function<Result<std::string>(const std::string& path)> read_file;
   // The zone `location: Local` of a time interval stands for. Default "UTC".
   std::string local_time_zone = "UTC";
+  // Replaces the document's `route` (an applied `kind: Route`); its errors name `route.<field>`.
+  std::optional<boost::json::object> route;
 };
 
 // Loads an Alertmanager configuration file. Errors are InvalidArgument with Alertmanager's own

@@ -86,6 +86,24 @@ std::optional<std::string> AlertmanagerConfigStore::Current() const {
   return JsonToString(*opened);
 }
 
+Result<std::optional<std::string>> AlertmanagerConfigStore::In(store::Tx& tx) const {
+  PLATOPS_ASSIGN_OR_RETURN(
+      auto row, tx.QueryOne("SELECT doc FROM alertmanager_config WHERE name = $1",
+                            {std::string(kKey)}));
+  if (!row) return std::optional<std::string>();
+  PLATOPS_ASSIGN_OR_RETURN(json::value v, ParseJson(row->Text(0)));
+  PLATOPS_ASSIGN_OR_RETURN(json::value opened, Opened(std::move(v), box_, ""));
+  return std::optional<std::string>(JsonToString(opened));
+}
+
+void AlertmanagerConfigStore::SetCheck(std::function<Status(store::Tx&)> check) {
+  check_ = std::move(check);
+}
+
+Status AlertmanagerConfigStore::CheckState(store::Tx& tx) const {
+  return check_ ? check_(tx) : Status::Ok();
+}
+
 void AlertmanagerConfigStore::OnChange(std::function<void()> f) {
   std::lock_guard lock(change_mu_);
   on_change_ = std::move(f);
@@ -228,6 +246,7 @@ void RegisterAlertmanagerConfigKind(config::KindRegistry& registry,
   h.remove = [&configs](store::Tx& tx, const std::string& actor, const std::string& key) {
     return configs.Delete(tx, actor, key);
   };
+  h.check_state = [&configs](store::Tx& tx) { return configs.CheckState(tx); };
   registry.Register(std::move(h));
 }
 

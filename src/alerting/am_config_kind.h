@@ -47,9 +47,16 @@ class AlertmanagerConfigStore {
   // ParseAlertmanagerConfig; nullopt when none is applied.
   std::optional<std::string> Current() const;
 
+  // The same as the transaction `tx` sees it.
+  Result<std::optional<std::string>> In(store::Tx& tx) const;
+
   // Called after a commit that changed the configuration, on the store's writer thread: it must
   // not write to the store nor wait for anything that might.
   void OnChange(std::function<void()> f);
+  // The KindHandler's check_state (see RouteStore::SetCheck): an applied Route must still find
+  // its receivers. Set before the store is used.
+  void SetCheck(std::function<Status(store::Tx& tx)> check);
+  Status CheckState(store::Tx& tx) const;
 
   // The KindHandler's parts. Decode validates as Alertmanager would and returns the document
   // with its secrets sealed (reusing the stored sealed value of an unchanged secret).
@@ -66,6 +73,7 @@ class AlertmanagerConfigStore {
   const events::EventLog& log_;
   const Clock& clock_;
   const SecretBox& box_;
+  std::function<Status(store::Tx&)> check_;  // set once before use
   mutable std::mutex mu_;
   std::optional<boost::json::object> doc_;  // GUARDED_BY(mu_) as stored (secrets sealed)
   std::mutex change_mu_;

@@ -11,6 +11,7 @@
 #include "config/kind_registry.h"
 #include "config/yaml_json.h"
 #include "events/event_log.h"
+#include "testing/apply_yaml.h"
 #include "testing/temp_store.h"
 
 namespace platops::alerting {
@@ -124,24 +125,10 @@ class RuleGroupKindTest : public ::testing::Test {
   }
 
   Result<config::ApplyResult> ApplyYaml(const std::string& yaml, bool prune = false) {
-    auto docs_json = config::YamlToJson(yaml);
-    if (!docs_json.ok()) return docs_json.status();
-    std::vector<config::Document> docs;
-    for (size_t i = 0; i < docs_json->size(); ++i) {
-      docs.push_back({(*docs_json)[i], "rules.yaml", static_cast<int>(i)});
-    }
-    config::ApplyOptions o;
-    o.prune = prune;
-    return config::Apply(db_.store(), kinds_, docs, o, "admin");
+    return testing::ApplyYaml(db_.store(), kinds_, yaml, prune, "rules.yaml");
   }
-
   static std::vector<std::string> Plan(const config::ApplyResult& r) {
-    std::vector<std::string> out;
-    for (const auto& item : r.plan) {
-      out.push_back(std::string(config::PlanActionName(item.action)) + " " + item.kind + " " +
-                    item.key);
-    }
-    return out;
+    return testing::PlanLines(r);
   }
 
   static int64_t Ms(Timestamp t) { return t.time_since_epoch().count(); }

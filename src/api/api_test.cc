@@ -272,6 +272,25 @@ tier: 1
   EXPECT_EQ(seq_after, seq_before);
 }
 
+TEST_F(ApiTest, DeleteObjectRemovesOneDocumentsObjectWithItsKindsRole) {
+  auto applied = Call(http::Method::kPost, "/api/v1/apply",
+                      "kind: Team\nslug: ops\nname: Ops\n", kAdminToken,
+                      {{"Content-Type", "application/yaml"}});
+  ASSERT_EQ(applied.status, 200) << applied.body;
+  // Team documents need admin to change, so an operator may not delete one either.
+  std::string op = MakeToken("operator");
+  auto denied = Call(http::Method::kDelete, "/api/v1/objects/team/ops", "", op);
+  EXPECT_EQ(denied.status, 403) << denied.body;
+  EXPECT_EQ(Call(http::Method::kGet, "/api/v1/teams/ops").status, 200);
+
+  auto unknown = Call(http::Method::kDelete, "/api/v1/objects/Gadget/x");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_NE(unknown.body.find("no kind"), std::string::npos) << unknown.body;
+  EXPECT_EQ(Call(http::Method::kDelete, "/api/v1/objects/Team/nobody").status, 404);
+  EXPECT_EQ(Call(http::Method::kDelete, "/api/v1/objects/team/ops").status, 204);
+  EXPECT_EQ(Call(http::Method::kGet, "/api/v1/teams/ops").status, 404);
+}
+
 TEST_F(ApiTest, ApplyReportsEveryErrorAtOnce) {
   json::object req;
   req["documents"] = json::array{

@@ -129,6 +129,25 @@ void RegisterApplyApi(http::Router& router, ApiDeps& deps) {
                        return JsonReply(o);
                      }));
 
+  // One object deleted, as `apply --prune` would delete it; the only way to delete a kind with
+  // a single object (AlertmanagerConfig, Route), which no prune can leave out.
+  router.Add(http::Method::kDelete, "/api/v1/objects/{kind}/{key}",
+             Protect(deps, identity::Role::kOperator,
+                     [&deps](http::Request& req, const identity::Principal& p) {
+                       const std::string kind = req.PathParam("kind");
+                       const auto* h = config::FindIgnoringCase(deps.kinds, kind);
+                       if (h && static_cast<int>(p.role) < h->write_role) {
+                         return http::Response::Error(
+                             Status(StatusCode::kPermissionDenied,
+                                    "deleting kind " + h->kind + " needs a higher role than " +
+                                        std::string(identity::RoleName(p.role))));
+                       }
+                       Status st = config::Delete(deps.store, deps.kinds, kind,
+                                                  req.PathParam("key"), req.actor);
+                       if (!st.ok()) return http::Response::Error(st);
+                       return http::Response::NoContent();
+                     }));
+
   router.Add(http::Method::kGet, "/api/v1/export",
              Protect(deps, identity::Role::kViewer, [&deps](http::Request& req, const auto&) {
                auto docs = config::Export(deps.store, deps.kinds);

@@ -54,6 +54,7 @@ constexpr RouteDoc kRoutes[] = {
     {"GET", "/api/v1/events", "The event log: audit trail and timelines", "events", "viewer", "", "EventPage", 200, "subject_type,subject_id,action,after_seq,cursor,limit"},
     {"POST", "/api/v1/apply", "Validate and apply configuration documents in one transaction", "config", "operator", "ApplyRequest", "ApplyResult", 200, "dry_run,prune"},
     {"GET", "/api/v1/export", "The current configuration as documents", "config", "viewer", "", "ExportResult", 200, "format"},
+    {"DELETE", "/api/v1/objects/{kind}/{key}", "Delete one configuration object as apply --prune would (kind any case; the kind's own role)", "config", "operator", "", "", 204, ""},
     {"GET", "/api/v1/checks", "List checks, optionally of one service", "checks", "viewer", "", "CheckPage", 200, "service,limit,cursor"},
     {"POST", "/api/v1/checks", "Create a check", "checks", "operator", "CheckInput", "Check", 201, ""},
     {"GET", "/api/v1/checks/{id}", "Get a check with its live status (id is <service>.<name>)", "checks", "viewer", "", "Check", 200, ""},

@@ -315,8 +315,28 @@ Result<std::vector<std::string>> WriteExport(const json::array& documents, const
   return written;
 }
 
+struct DeleteFlags {
+  std::string kind, key;
+};
+
+Command AddDelete(CLI::App& root, CommandContext& ctx) {
+  auto f = std::make_shared<DeleteFlags>();
+  CLI::App* app = root.add_subcommand(
+      "delete", "Delete one configuration object, as apply --prune would (e.g. delete route root)");
+  app->add_option("kind", f->kind, "KIND, any case: Route, AlertmanagerConfig, RuleGroup, ...")
+      ->required();
+  app->add_option("key", f->key, "KEY, as apply and export show it")->required();
+  return {app, [&ctx, f] {
+            Status st = ctx.api().Delete("/api/v1/objects/" + PercentEncode(f->kind) + "/" +
+                                         PercentEncode(f->key));
+            if (!st.ok()) return ctx.Fail(st);
+            ctx.err() << "deleted " << Lower(f->kind) << "/" << f->key << '\n';
+            return kExitOk;
+          }};
+}
+
 std::vector<Command> AddApplyCommands(CLI::App& root, CommandContext& ctx) {
-  return {AddApply(root, ctx), AddExport(root, ctx)};
+  return {AddApply(root, ctx), AddExport(root, ctx), AddDelete(root, ctx)};
 }
 
 }  // namespace platops::cli

@@ -215,6 +215,16 @@ Result<ApplyResult> Apply(store::Store& store, const KindRegistry& registry,
       if (!s.ok())
         return Status(s.code(), del.kind + " \"" + del.key + "\": " + s.message(), s.field());
     }
+    std::set<std::string> changed;
+    for (size_t i = 0; i < ordered.size(); ++i) {
+      if (result.plan[i].action != PlanAction::kUnchanged) changed.insert(result.plan[i].kind);
+    }
+    for (const auto& del : deletes) changed.insert(del.kind);
+    for (const auto* h : registry.All()) {
+      if (!h->check_state || !changed.count(h->kind)) continue;
+      Status s = h->check_state(tx);
+      if (!s.ok()) return Status(s.code(), h->kind + ": " + s.message(), s.field());
+    }
     result.applied = true;
     return Status::Ok();
   });
@@ -225,6 +235,31 @@ Result<ApplyResult> Apply(store::Store& store, const KindRegistry& registry,
   PLATOPS_RETURN_IF_ERROR(st);
   if (options.dry_run) result.applied = false;
   return result;
+}
+
+const KindHandler* FindIgnoringCase(const KindRegistry& registry, const std::string& kind) {
+  for (const auto* h : registry.All()) {
+    if (EqualsIgnoreCase(h->kind, kind)) return h;
+  }
+  return nullptr;
+}
+
+Status Delete(store::Store& store, const KindRegistry& registry, const std::string& kind,
+              const std::string& key, const std::string& actor) {
+  const KindHandler* h = FindIgnoringCase(registry, kind);
+  if (h == nullptr) {
+    return NotFound("no kind " + QuoteForMessage(kind) + "; kinds: " + Join(registry.Names(), ", "));
+  }
+  return store.Write([&](store::Tx& tx) -> Status {
+    PLATOPS_ASSIGN_OR_RETURN(auto current, h->list(tx));
+    if (!current.count(key)) return NotFound(h->kind + " " + QuoteForMessage(key) + " does not exist");
+    PLATOPS_RETURN_IF_ERROR(h->remove(tx, actor, key));
+    if (h->check_state) {
+      Status s = h->check_state(tx);
+      if (!s.ok()) return Status(s.code(), h->kind + ": " + s.message(), s.field());
+    }
+    return Status::Ok();
+  });
 }
 
 Result<std::vector<json::object>> Export(store::Store& store, const KindRegistry& registry) {

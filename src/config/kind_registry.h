@@ -52,6 +52,11 @@ struct KindHandler {
                        bool create)>
       put;
   std::function<Status(store::Tx& tx, const std::string& actor, const std::string& key)> remove;
+  // Optional: checks the state an apply leaves, inside its transaction, after all its puts and
+  // deletes, for rules that span documents (a Route and the receivers of an
+  // AlertmanagerConfig). Called once per apply that created, updated or deleted an object of
+  // this kind (not in a dry run); an error aborts the apply.
+  std::function<Status(store::Tx& tx)> check_state;
 };
 
 class KindRegistry {
@@ -113,6 +118,14 @@ struct ApplyResult {
 Result<ApplyResult> Apply(store::Store& store, const KindRegistry& registry,
                           const std::vector<Document>& docs, const ApplyOptions& options,
                           const std::string& actor);
+
+// Deletes one object, as an apply with --prune would, and checks the state it leaves
+// (check_state) in the same transaction. `kind` is matched ignoring case ("route"). kNotFound
+// for an unknown kind or key.
+Status Delete(store::Store& store, const KindRegistry& registry, const std::string& kind,
+              const std::string& key, const std::string& actor);
+// The handler of `kind` matched ignoring case; null when there is none.
+const KindHandler* FindIgnoringCase(const KindRegistry& registry, const std::string& kind);
 
 // The current state as documents, in apply order, each with "kind" first.
 Result<std::vector<boost::json::object>> Export(store::Store& store, const KindRegistry& registry);

@@ -37,6 +37,7 @@ std::vector<store::Migration> AllMigrations() {
   for (auto& m : alerting::AlertHistory::Migrations()) all.push_back(m);
   for (auto& m : alerting::RuleGroupStore::Migrations()) all.push_back(m);
   for (auto& m : alerting::AlertmanagerConfigStore::Migrations()) all.push_back(m);
+  for (auto& m : alerting::RouteStore::Migrations()) all.push_back(m);
   for (auto& m : alerting::PagerDutyIntake::Migrations()) all.push_back(m);
   return all;
 }
@@ -94,6 +95,12 @@ Result<std::unique_ptr<Core>> Core::Open(const std::string& data_dir,
       *core->store_, core->log_, clock, *core->secret_box_);
   PLATOPS_RETURN_IF_ERROR(core->am_configs_->Load());
   alerting::RegisterAlertmanagerConfigKind(core->kinds_, *core->am_configs_);
+  core->routes_ = std::make_unique<alerting::RouteStore>(*core->store_, core->log_, clock);
+  PLATOPS_RETURN_IF_ERROR(core->routes_->Load());
+  alerting::RegisterRouteKind(core->kinds_, *core->routes_);
+  // An apply that changes either must leave a routing tree whose receivers exist.
+  core->am_configs_->SetCheck([c = core.get()](store::Tx& tx) { return c->CheckRouting(tx); });
+  core->routes_->SetCheck([c = core.get()](store::Tx& tx) { return c->CheckRouting(tx); });
   core->rule_groups_ =
       std::make_unique<alerting::RuleGroupStore>(*core->store_, core->log_, clock);
   PLATOPS_RETURN_IF_ERROR(core->rule_groups_->Load());
@@ -167,6 +174,7 @@ Core::~Core() {
   if (rules_) rules_->Stop();
   if (rule_groups_) rule_groups_->OnChange({});
   if (am_configs_) am_configs_->OnChange({});
+  if (routes_) routes_->OnChange({});
   am_reload_.Stop();
   rules_.reset();
   if (check_alerts_) check_alerts_->Stop();
@@ -228,11 +236,58 @@ std::string QueryEscape(std::string_view s) {
 
 }  // namespace
 
-Status Core::UseAmConfig(const std::string& text, const std::string& source, bool from_file) {
+alerting::AmConfigOptions Core::AmOptions(const std::string& source, bool from_file) const {
   alerting::AmConfigOptions options;
   if (from_file) {
     options.directory = fs::path(source).parent_path().string();
     options.read_file = ReadWholeFile;
+  }
+  return options;
+}
+
+Result<Core::AmSource> Core::AmConfigSource(std::optional<std::string> applied) const {
+  if (applied) return AmSource{std::move(*applied), "the applied AlertmanagerConfig", false};
+  if (!am_path_.empty()) {
+    PLATOPS_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(am_path_));
+    return AmSource{std::move(text), am_path_, true};
+  }
+  return AmSource{kDefaultAmConfig, "the default configuration", false};
+}
+
+Status Core::CheckRouting(store::Tx& tx) const {
+  PLATOPS_ASSIGN_OR_RETURN(auto route, alerting::RouteStore::In(tx));
+  if (!route) return Status::Ok();  // the configuration's own route was checked with it
+  PLATOPS_ASSIGN_OR_RETURN(auto applied, am_configs_->In(tx));
+  PLATOPS_ASSIGN_OR_RETURN(AmSource source, AmConfigSource(std::move(applied)));
+  alerting::AmConfigOptions options = AmOptions(source.name, source.from_file);
+  options.route = std::move(route);
+  auto am = alerting::ParseAlertmanagerConfig(source.text, options);
+  if (am.ok()) return Status::Ok();
+  std::string field = am.status().field();
+  if (field.starts_with("route.")) field = field.substr(6);
+  if (field == "route") field.clear();
+  return InvalidArgument("the Route does not fit " + source.name + ": " +
+                             (field.empty() ? "" : field + ": ") + am.status().message(),
+                         field);
+}
+
+Status Core::UseAmConfig(const std::string& text, const std::string& source, bool from_file,
+                         std::optional<boost::json::object> route) {
+  alerting::AmConfigOptions options = AmOptions(source, from_file);
+  if (route) {
+    // The applied Route replaces the configuration's route, unless it no longer fits (a file
+    // edited since): then the file's own route is used, and the start log says why.
+    alerting::AmConfigOptions with_route = options;
+    with_route.route = std::move(route);
+    if (auto ok = alerting::ParseAlertmanagerConfig(text, with_route); ok.ok()) {
+      options = std::move(with_route);
+      spdlog::info("alerting: the applied Route is the routing tree of {}", source);
+    } else {
+      spdlog::error("alerting: the applied Route does not fit {} ({}{}{}); its own route is used "
+                    "until the Route is applied again or deleted",
+                    source, ok.status().field(), ok.status().field().empty() ? "" : ": ",
+                    ok.status().message());
+    }
   }
   auto am = alerting::ParseAlertmanagerConfig(text, options);
   if (!am.ok()) {
@@ -278,20 +333,18 @@ Status Core::UseAmConfig(const std::string& text, const std::string& source, boo
 }
 
 Status Core::ReloadAmConfig() {
-  if (auto applied = am_configs_->Current()) {
-    if (!am_path_.empty()) {
-      spdlog::info("alerting: the applied AlertmanagerConfig is in effect; {} is not read",
-                   am_path_);
-    }
-    return UseAmConfig(*applied, "the applied AlertmanagerConfig", false);
+  auto applied = am_configs_->Current();
+  if (applied && !am_path_.empty()) {
+    spdlog::info("alerting: the applied AlertmanagerConfig is in effect; {} is not read",
+                 am_path_);
   }
-  if (!am_path_.empty()) {
-    PLATOPS_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(am_path_));
-    return UseAmConfig(text, am_path_, true);
-  }
-  constexpr const char* kDefault = "route:\n  receiver: default\nreceivers:\n  - name: default\n";
-  PLATOPS_RETURN_IF_ERROR(UseAmConfig(kDefault, "the default configuration", false));
-  alerting_->SetConfigText(kDefault);  // As Alertmanager shows its own default: YAML.
+  const bool is_default = !applied && am_path_.empty();
+  PLATOPS_ASSIGN_OR_RETURN(AmSource source, AmConfigSource(std::move(applied)));
+  auto route = routes_->Current();
+  const bool routed = route.has_value();
+  PLATOPS_RETURN_IF_ERROR(UseAmConfig(source.text, source.name, source.from_file, std::move(route)));
+  // As Alertmanager shows its own default: YAML.
+  if (is_default && !routed) alerting_->SetConfigText(kDefaultAmConfig);
   return Status::Ok();
 }
 
@@ -305,6 +358,10 @@ Status Core::OpenAlerting(const ServerConfig& config) {
   // An applied configuration (kind: AlertmanagerConfig) takes effect from another thread: the
   // store's writer, which announces it, must not wait for the alerting service.
   am_configs_->OnChange([this] {
+    am_changed_ = true;
+    am_reload_.Wake();
+  });
+  routes_->OnChange([this] {
     am_changed_ = true;
     am_reload_.Wake();
   });

@@ -7,14 +7,17 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "alerting/am_config.h"
 #include "alerting/am_config_kind.h"
 #include "alerting/check_alerts.h"
 #include "alerting/integration_keys.h"
 #include "alerting/outbox.h"
 #include "alerting/pagerduty_intake.h"
+#include "alerting/route_kind.h"
 #include "alerting/rule_group_kind.h"
 #include "alerting/rule_manager.h"
 #include "alerting/service.h"
@@ -95,7 +98,22 @@ class Core {
  private:
   // Puts `text` (an Alertmanager configuration from `source`) in effect once all of it checks
   // out; a file's `*_file` fields and templates are read relative to it.
-  Status UseAmConfig(const std::string& text, const std::string& source, bool from_file);
+  // The Alertmanager configuration in effect: `applied` (an AlertmanagerConfig's JSON), else
+  // alerting.alertmanager_config's file, else the default.
+  struct AmSource {
+    std::string text;
+    std::string name;  // for messages: the file, "the applied AlertmanagerConfig", ...
+    bool from_file = false;
+  };
+  static constexpr const char* kDefaultAmConfig =
+      "route:\n  receiver: default\nreceivers:\n  - name: default\n";
+  Result<AmSource> AmConfigSource(std::optional<std::string> applied) const;
+  alerting::AmConfigOptions AmOptions(const std::string& source, bool from_file) const;
+  // `route`: an applied kind: Route, which replaces the configuration's own when it fits.
+  Status UseAmConfig(const std::string& text, const std::string& source, bool from_file,
+                     std::optional<boost::json::object> route = std::nullopt);
+  // The check_state of AlertmanagerConfig and Route: the routing tree as `tx` leaves it loads.
+  Status CheckRouting(store::Tx& tx) const;
   explicit Core(const Clock& clock) : clock_(clock), log_(clock) {}
 
   const Clock& clock_;
@@ -109,6 +127,7 @@ class Core {
   std::unique_ptr<scrape::ScrapeManager> scrape_;
   std::unique_ptr<SecretBox> secret_box_;
   std::unique_ptr<alerting::AlertmanagerConfigStore> am_configs_;
+  std::unique_ptr<alerting::RouteStore> routes_;
   std::string am_path_;       // alerting.alertmanager_config
   std::string external_url_;  // alerting.external_url or http://<listen>
   std::unique_ptr<alerting::AlertHistory> alert_history_;  // before alerting_: outlives it

@@ -864,6 +864,66 @@ receivers:
             status, body, _ = request(s.url + "/alertmanager/api/v2/receivers")
             self.assertEqual([r["name"] for r in json.loads(body)], ["applied"])
 
+    def test_a_route_document_replaces_the_routing_tree(self):
+        with RecordingHook() as hook:
+            am = os.path.join(self.dir, "alertmanager.yml")
+            with open(am, "w") as f:
+                f.write(f"""route:
+  receiver: platform
+  group_wait: 0s
+receivers:
+  - name: platform
+    webhook_configs: [{{url: '{hook.url}/platform'}}]
+  - name: payments
+    webhook_configs: [{{url: '{hook.url}/payments'}}]
+""")
+            s = self.start(env={"PLATOPS_ALERTING_ALERTMANAGER_CONFIG": am})
+            route = os.path.join(self.dir, "route.yaml")
+            with open(route, "w") as f:
+                f.write("""kind: Route
+receiver: platform
+group_wait: 0s
+routes:
+  - matchers: ['service="payments"']
+    receiver: payments
+""")
+            out = cli("apply", "-f", route, server=s)
+            self.assertIn("route/root", out.stdout)
+
+            def post(name, service):
+                status, _, _ = request(s.url + "/alertmanager/api/v2/alerts", "POST", body=[
+                    {"labels": {"alertname": name, "service": service}}])
+                self.assertEqual(status, 200)
+
+            def paths_for(name):
+                return [p for p, _, m in hook.json()
+                        if m["alerts"][0]["labels"]["alertname"] == name]
+            # The Route is read back after the apply: wait until it routes.
+            def routed():
+                post("Checkout", "payments")
+                got = paths_for("Checkout")
+                return bool(got), got
+            self.assertEqual(wait_for(routed, 30, "the routed notification")[0], "/payments")
+            _, status_body, _ = request(s.url + "/alertmanager/api/v2/status")
+            shown = json.loads(json.loads(status_body)["config"]["original"])
+            self.assertEqual(shown["route"]["routes"][0]["receiver"], "payments")
+            # A route naming a receiver the configuration lacks is refused; nothing changes.
+            with open(route, "w") as f:
+                f.write("kind: Route\nreceiver: nobody\n")
+            bad = cli("apply", "-f", route, server=s, check=False)
+            self.assertNotEqual(bad.returncode, 0)
+            self.assertIn('undefined receiver "nobody"', bad.stdout + bad.stderr)
+            # Deleted, the file's own route is back.
+            gone = cli("delete", "route", "root", server=s)
+            self.assertIn("deleted route/root", gone.stderr)
+            def back():
+                post("Ledger", "payments")
+                got = paths_for("Ledger")
+                return bool(got), got
+            self.assertEqual(wait_for(back, 30, "the file's route again")[0], "/platform")
+            again = cli("delete", "route", "root", server=s, check=False)
+            self.assertNotEqual(again.returncode, 0)
+
     def test_amtool_adds_queries_and_expires_silences(self):
         if not os.path.exists("/usr/bin/amtool"):
             self.fail("amtool is not installed: run scripts/install-deps")
