@@ -672,9 +672,26 @@ void AlertingService::SetMaintenanceLookup(MaintenanceLookup lookup) {
   maintenance_ = std::move(lookup);
 }
 
+std::string NotificationKeySeed(const Notification& n,
+                                const std::optional<NotificationLogEntry>& last) {
+  // FNV-1a over the fingerprints: stable across processes and releases.
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](uint64_t v) {
+    for (int i = 0; i < 8; ++i) {
+      h ^= (v >> (8 * i)) & 0xff;
+      h *= 1099511628211ull;
+    }
+  };
+  for (const auto& a : n.firing) mix(a.fingerprint);
+  mix(0);  // firing and resolved apart
+  for (const auto& a : n.resolved) mix(a.fingerprint);
+  const int64_t since = last ? static_cast<int64_t>(last->timestamp.time_since_epoch().count()) : 0;
+  return fmt::format("{}-{:016x}", since, h);
+}
+
 void AlertingService::BuildNotifications(const Receiver& receiver, const Notification& n,
                                           const std::string& receiver_name, Timestamp now,
-                                          const NotifyContext& ctx,
+                                          std::string_view key_seed, const NotifyContext& ctx,
                                           std::vector<OutgoingNotification>& out) const {
   auto data_for = [&](bool send_resolved) {
     NotificationData data;
@@ -700,7 +717,7 @@ void AlertingService::BuildNotifications(const Receiver& receiver, const Notific
     return data;
   };
   auto key = [&](const std::string& integration) {
-    return n.group_key + "/" + receiver_name + "/" + integration + "/" + FormatRfc3339(now);
+    return n.group_key + "/" + receiver_name + "/" + integration + "/" + std::string(key_seed);
   };
   for (size_t i = 0; i < receiver.webhook_configs.size(); ++i) {
     const WebhookConfig& w = receiver.webhook_configs[i];
@@ -758,6 +775,7 @@ Timestamp AlertingService::Dispatch(Timestamp now) {
   struct Pending {
     std::pair<std::string, std::string> group;
     uint64_t flush_id;
+    std::string key_seed;  // NotificationKeySeed
     Notification notification;
     std::optional<Receiver> receiver;  // its integrations, as configured at the flush
     std::vector<OutgoingNotification> out;
@@ -786,7 +804,8 @@ Timestamp AlertingService::Dispatch(Timestamp now) {
               if (flap_.Flapping(ga.fingerprint)) ctx.flapping.insert(ga.fingerprint);
             }
           }
-          Pending p{it->first, n->flush_id, std::move(*n), std::nullopt, {}};
+          Pending p{it->first, n->flush_id, NotificationKeySeed(*n, g.group->notification_log()),
+                    std::move(*n), std::nullopt, {}};
           auto rec = integrations_.find(g.receiver);
           if (rec != integrations_.end()) p.receiver = rec->second;
           pending.push_back(std::move(p));
@@ -804,7 +823,8 @@ Timestamp AlertingService::Dispatch(Timestamp now) {
   // notified once every integration's notification is stored.
   for (auto& p : pending) {
     if (p.receiver) {
-      BuildNotifications(*p.receiver, p.notification, p.group.second, now, ctx, p.out);
+      BuildNotifications(*p.receiver, p.notification, p.group.second, now, p.key_seed, ctx,
+                         p.out);
     }
   }
   std::vector<std::pair<std::pair<std::string, std::string>, uint64_t>> delivered;

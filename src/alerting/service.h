@@ -81,6 +81,13 @@ struct SilenceView {
   size_t matched_alerts = 0;
 };
 
+// The end of a flush's idempotency keys: what the notification says (its firing and resolved
+// alerts) and when the group was last notified. A flush decided again because storing it failed
+// gets the same keys, so the integrations stored the first time are not notified twice; a
+// changed group, or a repeat after a delivery, gets new ones.
+std::string NotificationKeySeed(const Notification& n,
+                                const std::optional<NotificationLogEntry>& last);
+
 class AlertingService {
  public:
   static std::vector<store::Migration> Migrations();
@@ -182,9 +189,11 @@ class AlertingService {
   };
   // The notifications of one flush of a group to `receiver`'s integrations. Called without mu_
   // (reads the alert store, which has its own locks).
+  // `key_seed` (NotificationKeySeed) ends each notification's idempotency key.
   void BuildNotifications(const Receiver& receiver, const Notification& n,
                           const std::string& receiver_name, Timestamp now,
-                          const NotifyContext& ctx, std::vector<OutgoingNotification>& out) const;
+                          std::string_view key_seed, const NotifyContext& ctx,
+                          std::vector<OutgoingNotification>& out) const;
   // Records the transitions of `alerts` (just stored) and returns the copies to group: a
   // resolve of a flapping alert is held firing until it settles. REQUIRES: mu_ held.
   std::vector<Alert> Observe(std::vector<Alert> alerts, std::string_view source, Timestamp now);

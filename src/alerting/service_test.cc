@@ -291,6 +291,61 @@ TEST(AlertingDispatchTest, GroupsAreNotifiedThroughTheOutboxAsAlertmanagerWould)
   EXPECT_EQ(notifications().size(), 2u);
 }
 
+// One integration of a receiver that cannot be stored fails the flush, which is decided again at
+// the next group_interval; the integrations stored the first time are not notified again.
+TEST(AlertingDispatchTest, AFlushDecidedAgainAfterAFailedEnqueueSendsNothingTwice) {
+  FakeClock clock(kT0);
+  testing::TempStore store(WithOutbox());
+  AlertingService service(store.store(), clock);
+  Outbox outbox(store.store());
+  auto root = ParseRouteTree(
+      boost::json::parse(R"({"receiver":"hook","group_wait":"0s","group_interval":"1m"})"),
+      {"hook"}, {});
+  ASSERT_TRUE(root.ok());
+  service.SetRouting(std::move(root).value(), {"hook"}, {});
+  Receiver hook;
+  hook.name = "hook";
+  WebhookConfig good;
+  good.url.value = "http://127.0.0.1:9/hook";
+  WebhookConfig broken;  // no URL and no secret box: a row without a target, refused
+  hook.webhook_configs = {good, broken};
+  service.SetIntegrations({hook}, {}, "");
+  service.AttachOutbox(&outbox);
+  auto rows = [&] { return outbox.ListNotifications({}, 100)->items.size(); };
+
+  ASSERT_TRUE(service.PostAlerts({Firing({{"alertname", "Down"}})}).ok());
+  service.Dispatch(clock.Now());
+  EXPECT_EQ(rows(), 1u);
+  for (int i = 1; i <= 3; ++i) {
+    clock.Set(kT0 + std::chrono::minutes(i));
+    service.Dispatch(clock.Now());
+  }
+  EXPECT_EQ(rows(), 1u);  // decided again three times, stored once
+  // A changed group is another notification.
+  ASSERT_TRUE(service.PostAlerts({Firing({{"alertname", "Down"}, {"instance", "b"}})}).ok());
+  clock.Set(kT0 + std::chrono::minutes(4));
+  service.Dispatch(clock.Now());
+  EXPECT_EQ(rows(), 2u);
+}
+
+TEST(NotificationKeySeedTest, SameContentSameSeedUntilTheGroupIsNotified) {
+  Notification n;
+  n.firing.push_back(GroupAlert{.fingerprint = 1});
+  n.firing.push_back(GroupAlert{.fingerprint = 2});
+  const std::string seed = NotificationKeySeed(n, std::nullopt);
+  EXPECT_EQ(NotificationKeySeed(n, std::nullopt), seed);
+  Notification other = n;
+  other.firing.pop_back();
+  EXPECT_NE(NotificationKeySeed(other, std::nullopt), seed);
+  Notification moved = n;  // the same alert resolved is another notification
+  moved.resolved.push_back(moved.firing.back());
+  moved.firing.pop_back();
+  EXPECT_NE(NotificationKeySeed(moved, std::nullopt), seed);
+  NotificationLogEntry last;
+  last.timestamp = kT0;
+  EXPECT_NE(NotificationKeySeed(n, last), seed);
+}
+
 // An alert whose service is in a maintenance window is not notified; after the window it is.
 TEST(AlertingDispatchTest, MaintenanceWindowsOfTheServiceMuteItsAlerts) {
   FakeClock clock(kT0);
