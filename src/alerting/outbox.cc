@@ -305,21 +305,61 @@ Result<int64_t> Outbox::Enqueue(const OutgoingNotification& n, Timestamp now) {
     PLATOPS_ASSIGN_OR_RETURN(
         auto next, tx.QueryOne("SELECT COALESCE(MAX(id), 0) + 1 FROM notification_outbox"));
     id = next->Int(0);
+    const bool failed = !n.error.empty();
     PLATOPS_RETURN_IF_ERROR(
         tx.Exec(fmt::format("INSERT INTO notification_outbox ({}, sealed_secret) VALUES ($1, $2,"
-                            " $3, $4, $5, $6, $7, $8, $9, $9, 0, 'pending', '', NULL, $10)",
+                            " $3, $4, $5, $6, $7, $8, $9, $9, $11, $12, $13, NULL, $10)",
                             kOutboxColumns),
                 {id, n.idempotency_key, n.receiver, n.integration, n.kind, n.target, n.request,
-                 HeadersToJson(n.headers), Ms(now), n.sealed_secret})
+                 HeadersToJson(n.headers), Ms(now), n.sealed_secret, int64_t{failed ? 1 : 0},
+                 std::string(failed ? "failed" : "pending"), n.error})
             .status());
+    if (failed) {
+      PLATOPS_ASSIGN_OR_RETURN(
+          auto attempt_id, tx.QueryOne("SELECT COALESCE(MAX(id), 0) + 1 FROM notification_attempts"));
+      PLATOPS_RETURN_IF_ERROR(
+          tx.Exec(fmt::format("INSERT INTO notification_attempts ({}) VALUES ($1, $2, $3, $4, $5,"
+                              " $6, $7, $8)",
+                              kAttemptColumns),
+                  {attempt_id->Int(0), id, n.receiver, Ms(now),
+                   std::string(AttemptOutcomeName(AttemptOutcome::kFailed)), int64_t{0},
+                   int64_t{0}, n.error})
+              .status());
+    }
     added = true;
     return Status::Ok();
   }));
-  if (added) {
+  if (added && n.error.empty()) {
     std::lock_guard lock(hook_mu_);
     if (hook_) hook_();
+  } else if (added) {
+    OutboxRow row;
+    row.id = id;
+    row.idempotency_key = n.idempotency_key;
+    row.receiver = n.receiver;
+    row.integration = n.integration;
+    row.kind = n.kind;
+    row.target = n.target;
+    row.created_at = now;
+    row.next_attempt_at = now;
+    row.attempts = 1;
+    row.state = NotificationState::kFailed;
+    row.last_error = n.error;
+    AttemptRow attempt;
+    attempt.outbox_id = id;
+    attempt.receiver = n.receiver;
+    attempt.at = now;
+    attempt.outcome = AttemptOutcome::kFailed;
+    attempt.error = n.error;
+    std::lock_guard lock(hook_mu_);
+    if (failed_hook_) failed_hook_(row, attempt);
   }
   return id;
+}
+
+void Outbox::OnStoredFailed(std::function<void(const OutboxRow&, const AttemptRow&)> f) {
+  std::lock_guard lock(hook_mu_);
+  failed_hook_ = std::move(f);
 }
 
 Result<std::optional<OutboxRow>> Outbox::Get(int64_t id) const {

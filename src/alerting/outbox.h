@@ -57,6 +57,10 @@ struct OutgoingNotification {
   // "" or a DeliverySecret sealed by SecretBox ("sbx1:..."); Enqueue refuses anything else, so no
   // plaintext secret reaches the store. Never shown by an API.
   std::string sealed_secret;
+  // Non-empty: the notification could not be built (a template failed to render), and this says
+  // why. Enqueue stores it failed at once, with one failed attempt carrying the reason, so that
+  // the notifications API and the failure metric show it instead of a log line only.
+  std::string error;
 };
 
 // What a row's sealed_secret holds once opened: the JSON object {"url": ..., "password": ...,
@@ -163,6 +167,9 @@ class Outbox {
   // Commits the notification, due at `now`, before returning its id. A key already in the outbox
   // returns the existing id and changes nothing. kInvalidArgument names a bad field.
   Result<int64_t> Enqueue(const OutgoingNotification& notification, Timestamp now);
+  // Called after Enqueue stored a notification failed at once (`error` set), with its row and
+  // attempt; for metrics. Must be quick; called without the store's lock.
+  void OnStoredFailed(std::function<void(const OutboxRow&, const AttemptRow&)> f);
 
   Result<std::optional<OutboxRow>> Get(int64_t id) const;
   // REQUIRES: 1 <= limit <= kMaxPageSize. `cursor` 0 starts at the newest.
@@ -195,6 +202,7 @@ class Outbox {
   store::Store& store_;
   std::mutex hook_mu_;
   std::function<void()> hook_;  // GUARDED_BY(hook_mu_)
+  std::function<void(const OutboxRow&, const AttemptRow&)> failed_hook_;  // GUARDED_BY(hook_mu_)
 };
 
 struct DeliveryResult {

@@ -218,6 +218,35 @@ TEST_F(OutboxTest, EnqueueHookRunsOnlyForNewRows) {
   EXPECT_EQ(calls, 2);
 }
 
+TEST_F(OutboxTest, ANotificationThatCouldNotBeBuiltIsStoredFailedAndNeverSent) {
+  std::vector<std::pair<OutboxRow, AttemptRow>> reported;
+  outbox_->OnStoredFailed(
+      [&](const OutboxRow& row, const AttemptRow& attempt) { reported.emplace_back(row, attempt); });
+  int wakes = 0;
+  outbox_->SetEnqueueHook([&] { ++wakes; });
+  OutgoingNotification n = Note("k-broken");
+  n.request = "";
+  n.error = "could not be built: slack_configs[0].title: no such template \"nope\"";
+  const int64_t id = Enqueue(n);
+  EXPECT_EQ(Enqueue(n), id);  // once per key, like any notification
+  OutboxRow row = Row(id);
+  EXPECT_EQ(row.state, NotificationState::kFailed);
+  EXPECT_EQ(row.attempts, 1);
+  EXPECT_EQ(row.last_error, n.error);
+  auto attempts = Attempts(id);
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].outcome, AttemptOutcome::kFailed);
+  EXPECT_EQ(attempts[0].error, n.error);
+  ASSERT_EQ(reported.size(), 1u);
+  EXPECT_EQ(reported[0].first.id, id);
+  EXPECT_EQ(reported[0].first.state, NotificationState::kFailed);
+  EXPECT_EQ(reported[0].second.outcome, AttemptOutcome::kFailed);
+  EXPECT_EQ(wakes, 0);  // nothing for the sender to do
+  clock_.Advance(std::chrono::hours(1));
+  EXPECT_EQ(Run().attempted, 0);
+  EXPECT_TRUE(deliverer_.AllCalls().empty());
+}
+
 TEST_F(OutboxTest, SuccessfulDeliveryIsRecordedAndMarksDelivered) {
   int64_t id = Enqueue(Note("k1"));
   const Timestamp t0 = clock_.Now();

@@ -719,14 +719,30 @@ void AlertingService::BuildNotifications(const Receiver& receiver, const Notific
   auto key = [&](const std::string& integration) {
     return n.group_key + "/" + receiver_name + "/" + integration + "/" + std::string(key_seed);
   };
+  // A notification that cannot be built is stored failed, so the API and metrics show it.
+  auto failed = [&](const char* kind, const std::string& integration, std::string target,
+                    const Status& why) {
+    const std::string reason =
+        (why.field().empty() ? "" : why.field() + ": ") + std::string(why.message());
+    spdlog::error("alerting: receiver {}: {}: {}", receiver_name, integration, reason);
+    OutgoingNotification o;
+    o.idempotency_key = key(integration);
+    o.receiver = receiver_name;
+    o.integration = integration;
+    o.kind = kind;
+    o.target = target.empty() ? "-" : std::move(target);
+    o.error = "could not be built: " + reason;
+    out.push_back(std::move(o));
+  };
   for (size_t i = 0; i < receiver.webhook_configs.size(); ++i) {
     const WebhookConfig& w = receiver.webhook_configs[i];
     NotificationData data = data_for(w.send_resolved);
     if (data.alerts.empty()) continue;
-    auto o = WebhookNotification(w, i, data, ctx.secret_box,
-                                 key("webhook[" + std::to_string(i) + "]"));
+    const std::string integration = "webhook[" + std::to_string(i) + "]";
+    auto o = WebhookNotification(w, i, data, ctx.secret_box, key(integration));
     if (!o.ok()) {
-      spdlog::error("alerting: receiver {}: {}", receiver_name, o.status().message());
+      failed("webhook", integration, ctx.secret_box ? RedactSecretUrl(w.url.value) : "<secret>",
+             o.status());
       continue;
     }
     out.push_back(std::move(*o));
@@ -745,10 +761,10 @@ void AlertingService::BuildNotifications(const Receiver& receiver, const Notific
       if (!ctx.templates) return Internal("the notification templates did not load");
       return ctx.templates->Render(text, data, html);
     };
-    auto o = SlackNotification(c, i, data, render, *ctx.secret_box,
-                               key("slack[" + std::to_string(i) + "]"));
+    const std::string integration = "slack[" + std::to_string(i) + "]";
+    auto o = SlackNotification(c, i, data, render, *ctx.secret_box, key(integration));
     if (!o.ok()) {
-      spdlog::error("alerting: receiver {}: {}", receiver_name, o.status().message());
+      failed("slack", integration, RedactSecretUrl(c.api_url.value), o.status());
       continue;
     }
     out.push_back(std::move(*o));
@@ -761,10 +777,10 @@ void AlertingService::BuildNotifications(const Receiver& receiver, const Notific
       if (!ctx.templates) return Internal("the notification templates did not load");
       return ctx.templates->Render(text, data, html);
     };
-    auto o = EmailNotification(c, i, data, render, *ctx.secret_box,
-                               key("email[" + std::to_string(i) + "]"), now);
+    const std::string integration = "email[" + std::to_string(i) + "]";
+    auto o = EmailNotification(c, i, data, render, *ctx.secret_box, key(integration), now);
     if (!o.ok()) {
-      spdlog::error("alerting: receiver {}: {}", receiver_name, o.status().message());
+      failed("email", integration, "smtp://" + c.smarthost, o.status());
       continue;
     }
     out.push_back(std::move(*o));

@@ -589,5 +589,44 @@ TEST(AlertingDispatchTest, SlackReceiversGetFiringAndResolvedNotifications) {
   }
 }
 
+// A Slack message whose template fails is stored failed with the reason, not only logged.
+TEST(AlertingDispatchTest, ANotificationThatCannotBeRenderedIsRecordedAsFailed) {
+  FakeClock clock(kT0);
+  testing::TempStore store(WithOutbox());
+  AlertingService service(store.store(), clock);
+  Outbox outbox(store.store());
+  auto root = ParseRouteTree(boost::json::parse(R"({"receiver":"chat","group_wait":"0s"})"),
+                             {"chat"}, {});
+  ASSERT_TRUE(root.ok());
+  service.SetRouting(std::move(root).value(), {"chat"}, {});
+  Receiver chat;
+  chat.name = "chat";
+  SlackConfig c;
+  c.api_url.value = "https://hooks.slack.example/services/T/B/s3cr3t";
+  c.title = R"({{ template "no.such.template" . }})";
+  chat.slack_configs.push_back(c);
+  service.SetIntegrations({chat}, {}, "http://platops:9470");
+  auto box = SecretBox::FromKey(std::string(SecretBox::kKeyBytes, 'k'));
+  ASSERT_TRUE(box.ok());
+  service.SetSecretBox(&*box);
+  service.AttachOutbox(&outbox);
+
+  ASSERT_TRUE(service.PostAlerts({Firing({{"alertname", "Down"}})}).ok());
+  service.Dispatch(kT0);
+  auto page = outbox.ListNotifications({}, 10);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->items.size(), 1u);
+  const OutboxRow& row = page->items[0];
+  EXPECT_EQ(row.state, NotificationState::kFailed);
+  EXPECT_EQ(row.integration, "slack[0]");
+  EXPECT_EQ(row.target, "https://hooks.slack.example/<secret>");
+  EXPECT_THAT(row.last_error, HasSubstr("slack_configs[0].title"));
+  EXPECT_THAT(row.last_error, HasSubstr("no.such.template"));
+  // The group counts as notified: the same failure is not stored again at the next flush.
+  clock.Set(kT0 + minutes(5));
+  service.Dispatch(clock.Now());
+  EXPECT_EQ(outbox.ListNotifications({}, 10)->items.size(), 1u);
+}
+
 }  // namespace
 }  // namespace platops::alerting

@@ -413,6 +413,11 @@ Status Core::OpenAlerting(const ServerConfig& config) {
         failed.Add({row.receiver, row.integration});
       }
     };
+    // Notifications that could not be built are stored failed without an attempt to send.
+    outbox_->OnStoredFailed([record = so.on_attempt](const alerting::OutboxRow& row,
+                                                     const alerting::AttemptRow& attempt) {
+      record(row, attempt, alerting::NotificationState::kFailed);
+    });
   }
   sender_ = std::make_unique<alerting::OutboxSender>(*outbox_, *deliverer_, clock_, so);
   alerting_->AttachOutbox(outbox_.get());
