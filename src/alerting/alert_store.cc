@@ -79,6 +79,12 @@ std::optional<Alert> AlertStore::Get(uint64_t fingerprint) const {
   return it->second;
 }
 
+bool AlertStore::Contains(uint64_t fingerprint) const {
+  Shard& shard = ShardOf(fingerprint);
+  std::lock_guard lock(shard.mu);
+  return shard.alerts.count(fingerprint) > 0;
+}
+
 std::vector<Alert> AlertStore::List() const {
   std::vector<Alert> out;
   ForEach([&](const Alert& a) { out.push_back(a); });

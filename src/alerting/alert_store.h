@@ -58,6 +58,8 @@ class AlertStore {
   std::vector<Alert> Put(std::vector<Alert> alerts, Timestamp now);
 
   std::optional<Alert> Get(uint64_t fingerprint) const;
+  // Whether an alert is held (without copying it).
+  bool Contains(uint64_t fingerprint) const;
   // Every alert, sorted by fingerprint.
   std::vector<Alert> List() const;
   // Calls `f` on every alert, shard by shard, under the shard's lock: `f` must not call back.

@@ -74,6 +74,8 @@ TEST(AlertStoreTest, ARepeatedAlertExtendsTheOneHeldAndKeepsItsStart) {
   store.Put({Ready(Posted({{"alertname", "Down"}}, kT0 + minutes(1)), kT0 + minutes(1))},
             kT0 + minutes(1));
   ASSERT_EQ(store.size(), 1u);
+  EXPECT_TRUE(store.Contains(Fingerprint(LabelSet{{"alertname", "Down"}})));
+  EXPECT_FALSE(store.Contains(Fingerprint(LabelSet{{"alertname", "Up"}})));
   const Alert a = store.List()[0];
   EXPECT_EQ(a.starts_at, kT0);
   EXPECT_EQ(a.ends_at, kT0 + minutes(1) + kResolveTimeout);

@@ -262,7 +262,7 @@ Status AlertingService::PostAlerts(std::vector<Alert> alerts, std::string_view s
     valid.push_back(std::move(a));
   }
   size_t fresh = 0;
-  for (const Alert& a : valid) fresh += alerts_.Get(a.fingerprint) ? 0 : 1;
+  for (const Alert& a : valid) fresh += alerts_.Contains(a.fingerprint) ? 0 : 1;
   if (fresh > 0 && alerts_.size() + fresh > options_.max_alerts) {
     return Status(StatusCode::kResourceExhausted,
                   "too many alerts: the limit of " + std::to_string(options_.max_alerts) +
@@ -293,7 +293,8 @@ Status AlertingService::PostAlerts(std::vector<Alert> alerts, std::string_view s
   return Status::Ok();
 }
 
-AlertView AlertingService::View(Alert alert, Timestamp now) const {
+AlertView AlertingService::View(Alert alert, Timestamp now,
+                                std::vector<const Route*>* matched) const {
   AlertView v;
   v.alert = std::move(alert);
   const LabelSet& labels = v.alert.labels;
@@ -302,7 +303,9 @@ AlertView AlertingService::View(Alert alert, Timestamp now) const {
     v.inhibited_by.push_back(FingerprintString(*by));
   }
   if (route_) {
-    for (const Route* r : route_->Match(labels)) v.receivers.push_back(r->receiver());
+    std::vector<const Route*> routes = route_->Match(labels);
+    for (const Route* r : routes) v.receivers.push_back(r->receiver());
+    if (matched != nullptr) *matched = std::move(routes);
   }
   return v;
 }
@@ -345,13 +348,14 @@ std::vector<AlertGroupView> AlertingService::ListAlertGroups(const AlertFilter& 
   std::map<std::pair<std::string, std::string>, AlertGroupView> groups;
   std::lock_guard lock(mu_);
   if (!route_) return {};
-  for (const Alert& a : all) {
+  std::vector<const Route*> routes;
+  for (Alert& a : all) {
     if (a.Resolved(now)) continue;
-    AlertView v = View(a, now);
+    AlertView v = View(std::move(a), now, &routes);
     if (!Passes(v, filter)) continue;
-    for (const Route* r : route_->Match(a.labels)) {
+    for (const Route* r : routes) {
       if (filter.receiver && !filter.receiver->Matches(r->receiver())) continue;
-      LabelSet labels = GroupLabels(*r, a.labels);
+      LabelSet labels = GroupLabels(*r, v.alert.labels);
       auto& g = groups[{GroupKey(*r, labels), r->receiver()}];
       g.labels = std::move(labels);
       g.receiver = r->receiver();

@@ -174,7 +174,9 @@ class AlertingService {
   std::string ConfigText() const;
 
  private:
-  AlertView View(Alert alert, Timestamp now) const;  // REQUIRES: mu_ held.
+  // `matched`, when given, receives the routes the alert matches. REQUIRES: mu_ held.
+  AlertView View(Alert alert, Timestamp now,
+                 std::vector<const Route*>* matched = nullptr) const;
   // Adds stored alerts to their aggregation groups. REQUIRES: mu_ held.
   void Group(const std::vector<Alert>& alerts, Timestamp now);
   bool Muted(const GroupAlert& a, const std::vector<std::string>& mute,
