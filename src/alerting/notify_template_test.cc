@@ -238,6 +238,29 @@ TEST_F(NotificationTemplatesTest, HtmlEscapesEveryActionButSafeHtml) {
             "<no value>");
 }
 
+TEST_F(NotificationTemplatesTest, HtmlUrlAttributesOnlyTakeHttpHttpsAndMailto) {
+  NotificationData d = Group();
+  for (Alert& a : d.alerts) a.generator_url = "javascript:alert(document.cookie)";
+  const std::string link = "<a href=\"{{ (index .Alerts 0).GeneratorURL }}\">source</a>";
+  // html/template's answer to a script URL where a link starts.
+  EXPECT_EQ(Render(link, d, true), "<a href=\"#ZgotmplZ\">source</a>");
+  EXPECT_EQ(Render("<img SRC='{{ (index .Alerts 0).GeneratorURL }}'>", d, true),
+            "<img SRC='#ZgotmplZ'>");
+  EXPECT_EQ(Render(link, d, false),  // text mode: as is
+            "<a href=\"javascript:alert(document.cookie)\">source</a>");
+  for (Alert& a : d.alerts) a.generator_url = "https://prom.example/graph?g0.expr=up";
+  EXPECT_EQ(Render(link, d, true),
+            "<a href=\"https://prom.example/graph?g0.expr=up\">source</a>");
+  for (Alert& a : d.alerts) a.generator_url = "/graph?x=a:b";  // relative: no scheme
+  EXPECT_EQ(Render(link, d, true), "<a href=\"/graph?x=a:b\">source</a>");
+  // Only where the value starts, and only in an attribute.
+  for (Alert& a : d.alerts) a.generator_url = "javascript:x";
+  EXPECT_EQ(Render("<a href=\"/go?to={{ (index .Alerts 0).GeneratorURL }}\">", d, true),
+            "<a href=\"/go?to=javascript:x\">");
+  EXPECT_EQ(Render("<p>link=\"{{ (index .Alerts 0).GeneratorURL }}</p>", d, true),
+            "<p>link=\"javascript:x</p>");
+}
+
 TEST_F(NotificationTemplatesTest, EmailBody) {
   NotificationData d = Group();
   d.alerts.pop_back();

@@ -3319,6 +3319,35 @@ std::string HtmlTextEscape(std::string_view s) {
   return out;
 }
 
+// Whether `out` ends where a URL attribute's quoted value starts (`href="`, `src='`, ...): the
+// one attribute context html/template's URL filter is applied in here.
+bool AtUrlAttributeStart(std::string_view out) {
+  if (out.empty() || (out.back() != '"' && out.back() != '\'')) return false;
+  out.remove_suffix(1);
+  for (std::string_view attr : {"href=", "src=", "action=", "formaction=", "cite=", "poster="}) {
+    if (out.size() <= attr.size()) continue;
+    const std::string_view tail = out.substr(out.size() - attr.size());
+    const char before = out[out.size() - attr.size() - 1];
+    if (EqualsIgnoreCase(tail, attr) && (before == ' ' || before == '\t' || before == '\n')) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// html/template's urlFilter: a URL with a scheme other than http, https or mailto (javascript:,
+// data:, vbscript:, ...) becomes "#ZgotmplZ".
+std::string FilterUrl(std::string text) {
+  const size_t colon = text.find(':');
+  if (colon == std::string::npos || text.find_first_of("/?#") < colon) return text;
+  const std::string_view scheme = std::string_view(text).substr(0, colon);
+  if (EqualsIgnoreCase(scheme, "http") || EqualsIgnoreCase(scheme, "https") ||
+      EqualsIgnoreCase(scheme, "mailto")) {
+    return text;
+  }
+  return "#ZgotmplZ";
+}
+
 }  // namespace
 
 struct Template::Impl {
@@ -3388,6 +3417,7 @@ class Exec {
             } else if (v.kind != Kind::kInvalid) {
               std::string text;
               FormatArg(text, v, 'v', FmtFlags{}, true);
+              if (AtUrlAttributeStart(out_)) text = FilterUrl(std::move(text));
               out_ += HtmlTextEscape(text);
             }
           } else if (v.kind == Kind::kInvalid) {
