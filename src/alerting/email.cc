@@ -327,8 +327,8 @@ std::string FormatAddress(const MailAddress& a) {
   return name + " <" + a.address + ">";
 }
 
-std::string EncodeHeaderValue(std::string_view value) {
-  if (!NeedsEncoding(value)) return std::string(value);
+std::string EncodeHeaderValue(std::string_view value, bool force) {
+  if (!force && !NeedsEncoding(value)) return std::string(value);
   constexpr std::string_view kOpen = "=?utf-8?q?";
   constexpr std::string_view kClose = "?=";
   constexpr size_t kMaxWord = 75;
@@ -366,6 +366,39 @@ std::string EncodeHeaderValue(std::string_view value) {
     i += len;
   }
   flush();
+  return out;
+}
+
+std::string FoldedHeader(std::string_view name, std::string_view value) {
+  constexpr size_t kSoft = 78;
+  constexpr size_t kHard = 998;
+  std::string line = std::string(name) + ": " + std::string(value);
+  if (value.find('\n') != std::string_view::npos) return line;  // encoded-words: folded already
+  std::string out;
+  size_t start = 0;        // of the current physical line in `line`
+  const size_t first = name.size() + 2;  // no fold before the value starts
+  while (line.size() - start > kSoft) {
+    const size_t limit = start + kSoft;
+    size_t at = line.find_last_of(" \t", limit);
+    if (at == std::string::npos || at <= std::max(start, first)) {
+      at = line.find_first_of(" \t", limit);  // the run is longer than a line: fold after it
+      if (at == std::string::npos) break;
+    }
+    out.append(line, start, at - start);
+    out += "\r\n";
+    start = at;  // the white space starts the continuation line
+  }
+  out.append(line, start, std::string::npos);
+  size_t longest = 0;
+  for (size_t from = 0; from <= out.size();) {
+    size_t end = out.find("\r\n", from);
+    if (end == std::string::npos) end = out.size();
+    longest = std::max(longest, end - from);
+    from = end + 2;
+  }
+  if (longest > kHard) {
+    return std::string(name) + ": " + EncodeHeaderValue(value, true);
+  }
   return out;
 }
 
@@ -496,13 +529,13 @@ Result<EmailMessage> BuildEmail(const EmailConfig& c, const NotificationData& da
   msg.message_id = *message_id;
 
   std::string& out = msg.data;
-  out += "From: " + from_header + "\r\n";
-  out += "To: " + to_header + "\r\n";
-  out += "Subject: " + subject + "\r\n";
+  out += FoldedHeader("From", from_header) + "\r\n";
+  out += FoldedHeader("To", to_header) + "\r\n";
+  out += FoldedHeader("Subject", subject) + "\r\n";
   out += "Date: " + date.value_or(MailDate(now)) + "\r\n";
   out += "Message-Id: " + *message_id + "\r\n";
   out += "MIME-Version: 1.0\r\n";
-  for (const auto& [name, value] : values) out += name + ": " + value + "\r\n";
+  for (const auto& [name, value] : values) out += FoldedHeader(name, value) + "\r\n";
   out += "Content-Type: multipart/alternative; boundary=\"" + boundary + "\"\r\n";
   out += "\r\n";
   auto part = [&](std::string_view type, std::string_view body) {

@@ -43,7 +43,13 @@ std::string FormatAddress(const MailAddress& address);
 
 // RFC 2047 Q encoding ("=?utf-8?q?...?=", folded at 75 characters) when `value` has a byte that
 // is not printable ASCII (tab allowed); otherwise `value` unchanged.
-std::string EncodeHeaderValue(std::string_view value);
+std::string EncodeHeaderValue(std::string_view value, bool force = false);
+
+// "Name: value" as one header field, folded (RFC 5322 2.2.3: CRLF inserted before white space) so
+// that no line is longer than 78 characters where white space allows; a value whose unbroken
+// run would still make a line longer than 998 characters is sent as encoded-words instead.
+// Without CRLF at the end.
+std::string FoldedHeader(std::string_view name, std::string_view value);
 
 // Quoted-printable (RFC 2045): lines of at most 76 characters with soft breaks, CRLF line ends
 // (LF and CR alone become CRLF), trailing white space and a leading '.' encoded.

@@ -445,6 +445,48 @@ TEST(EmailTest, HeaderValuesAreEncodedOnlyWhenNeeded) {
   EXPECT_EQ(EncodeHeaderValue("a\r\nBcc: x@y"), "=?utf-8?q?a=0D=0ABcc=3A_x=40y?=");
 }
 
+// RFC 5322: lines of at most 78 characters where white space allows, never more than 998.
+TEST(EmailTest, LongHeadersAreFoldedAtWhiteSpace) {
+  EXPECT_EQ(FoldedHeader("Subject", "[FIRING:1] Short"), "Subject: [FIRING:1] Short");
+  std::string instances;
+  for (int i = 0; i < 40; ++i) instances += " api-" + std::to_string(i);
+  const std::string value = "[FIRING:40] HighLatency (" + instances.substr(1) + ")";
+  const std::string folded = FoldedHeader("Subject", value);
+  size_t lines = 0;
+  for (size_t from = 0; from < folded.size(); ++lines) {
+    size_t end = folded.find("\r\n", from);
+    if (end == std::string::npos) end = folded.size();
+    EXPECT_LE(end - from, 78u) << folded;
+    if (from > 0) {
+      EXPECT_EQ(folded[from], ' ');  // each continuation starts with the white space
+    }
+    from = end + 2;
+  }
+  EXPECT_GE(lines, 4u);  // about 300 characters
+  // Unfolding (removing the CRLFs) gives the value back.
+  std::string unfolded = folded;
+  for (size_t at; (at = unfolded.find("\r\n")) != std::string::npos;) unfolded.erase(at, 2);
+  EXPECT_EQ(unfolded, "Subject: " + value);
+
+  // A run without white space longer than a line stays whole up to 998 characters...
+  const std::string url(200, 'x');
+  EXPECT_EQ(FoldedHeader("X-Link", url), "X-Link: " + url);
+  // ...and beyond that goes as encoded-words, which fold.
+  const std::string huge(1200, 'y');
+  const std::string encoded = FoldedHeader("X-Blob", huge);
+  EXPECT_EQ(encoded.rfind("X-Blob: =?utf-8?q?yyy", 0), 0u) << encoded.substr(0, 40);
+  for (size_t from = 0; from < encoded.size();) {
+    size_t end = encoded.find("\r\n", from);
+    if (end == std::string::npos) end = encoded.size();
+    EXPECT_LE(end - from, 998u);
+    from = end + 2;
+  }
+  // Encoded-words come folded already and are left so.
+  const std::string words = EncodeHeaderValue(
+      "Störung: Datenbank — db-1 ist nicht erreichbar, bitte prüfen und eskalieren");
+  EXPECT_EQ(FoldedHeader("Subject", words), "Subject: " + words);
+}
+
 TEST(EmailTest, QuotedPrintableKeepsLinesShortAndEndsThemWithCrlf) {
   EXPECT_EQ(QuotedPrintable("plain\nline two \nx=1\r\n.dot\n"),
             "plain\r\nline two=20\r\nx=3D1\r\n=2Edot\r\n");
