@@ -41,6 +41,8 @@ bench: deps
 	./bench/http_api.sh ./$(BENCH_BUILD_DIR)/platops
 	python3 bench/checks_bench.py --binary ./$(BENCH_BUILD_DIR)/platops
 	python3 bench/metrics_bench.py --binary ./$(BENCH_BUILD_DIR)/platops
+	python3 bench/alerting_bench.py --binary ./$(BENCH_BUILD_DIR)/platops
+	python3 bench/alerting_latency.py --binary ./$(BENCH_BUILD_DIR)/platops --background 100000
 
 fmt:
 	find src bench -name '*.h' -o -name '*.cc' | xargs clang-format -i
