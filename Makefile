@@ -43,6 +43,7 @@ bench: deps
 	python3 bench/metrics_bench.py --binary ./$(BENCH_BUILD_DIR)/platops
 	python3 bench/alerting_bench.py --binary ./$(BENCH_BUILD_DIR)/platops
 	python3 bench/alerting_latency.py --binary ./$(BENCH_BUILD_DIR)/platops --background 100000
+	python3 bench/rules_bench.py --binary ./$(BENCH_BUILD_DIR)/platops
 
 fmt:
 	find src bench -name '*.h' -o -name '*.cc' | xargs clang-format -i
