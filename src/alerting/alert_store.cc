@@ -57,15 +57,22 @@ std::vector<Alert> AlertStore::Put(std::vector<Alert> alerts, Timestamp now) {
     std::lock_guard lock(shard.mu);
     auto it = shard.alerts.find(alert.fingerprint);
     if (it != shard.alerts.end()) {
-      const Alert& old = it->second;
+      const Alert& old = *it->second;
       // Merged only when the active ranges overlap; otherwise the new alert replaces the old.
       if ((*alert.ends_at > *old.starts_at && *alert.ends_at < *old.ends_at) ||
           (*alert.starts_at > *old.starts_at && *alert.starts_at < *old.ends_at)) {
         alert = Merge(old, alert, now);
       }
-      it->second = alert;
+      if (it->second.use_count() == 1) {
+        // No snapshot holds this version, and none can be taken while the shard is locked:
+        // updated in place (the objects are made non-const, see below), as cheap as before.
+        *const_cast<Alert*>(it->second.get()) = alert;
+      } else {
+        // A snapshot holds it: a new version, and the snapshot keeps the one it has.
+        it->second = std::make_shared<Alert>(alert);
+      }
     } else {
-      shard.alerts.emplace(alert.fingerprint, alert);
+      shard.alerts.emplace(alert.fingerprint, std::make_shared<Alert>(alert));
     }
   }
   return alerts;
@@ -76,7 +83,7 @@ std::optional<Alert> AlertStore::Get(uint64_t fingerprint) const {
   std::lock_guard lock(shard.mu);
   auto it = shard.alerts.find(fingerprint);
   if (it == shard.alerts.end()) return std::nullopt;
-  return it->second;
+  return *it->second;
 }
 
 bool AlertStore::Contains(uint64_t fingerprint) const {
@@ -85,18 +92,27 @@ bool AlertStore::Contains(uint64_t fingerprint) const {
   return shard.alerts.count(fingerprint) > 0;
 }
 
+std::vector<std::shared_ptr<const Alert>> AlertStore::Snapshot() const {
+  std::vector<std::shared_ptr<const Alert>> out;
+  for (Shard& shard : shards_) {
+    std::lock_guard lock(shard.mu);
+    for (const auto& [fp, alert] : shard.alerts) out.push_back(alert);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a->fingerprint < b->fingerprint; });
+  return out;
+}
+
 std::vector<Alert> AlertStore::List() const {
   std::vector<Alert> out;
-  ForEach([&](const Alert& a) { out.push_back(a); });
-  std::sort(out.begin(), out.end(),
-            [](const Alert& a, const Alert& b) { return a.fingerprint < b.fingerprint; });
+  for (const auto& a : Snapshot()) out.push_back(*a);
   return out;
 }
 
 void AlertStore::ForEach(const std::function<void(const Alert&)>& f) const {
   for (Shard& shard : shards_) {
     std::lock_guard lock(shard.mu);
-    for (const auto& [fp, alert] : shard.alerts) f(alert);
+    for (const auto& [fp, alert] : shard.alerts) f(*alert);
   }
 }
 
@@ -114,8 +130,8 @@ std::vector<Alert> AlertStore::GC(Timestamp now) {
   for (Shard& shard : shards_) {
     std::lock_guard lock(shard.mu);
     for (auto it = shard.alerts.begin(); it != shard.alerts.end();) {
-      if (it->second.Resolved(now)) {
-        removed.push_back(std::move(it->second));
+      if (it->second->Resolved(now)) {
+        removed.push_back(*it->second);
         it = shard.alerts.erase(it);
       } else {
         ++it;

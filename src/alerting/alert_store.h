@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -62,6 +63,9 @@ class AlertStore {
   bool Contains(uint64_t fingerprint) const;
   // Every alert, sorted by fingerprint.
   std::vector<Alert> List() const;
+  // The same without copying: the alerts as held now (a later Put replaces an alert with a new
+  // version and leaves these as they are).
+  std::vector<std::shared_ptr<const Alert>> Snapshot() const;
   // Calls `f` on every alert, shard by shard, under the shard's lock: `f` must not call back.
   void ForEach(const std::function<void(const Alert&)>& f) const;
   size_t size() const;
@@ -73,7 +77,10 @@ class AlertStore {
   static constexpr size_t kShards = 16;
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<uint64_t, Alert> alerts;  // GUARDED_BY(mu)
+    // Versions shared with snapshots, which never see them change: Put swaps in a new one while
+    // a snapshot holds the old, and updates in place only an alert no snapshot holds. Each is
+    // made as a non-const Alert, so that in-place update is well defined.
+    std::unordered_map<uint64_t, std::shared_ptr<const Alert>> alerts;  // GUARDED_BY(mu)
   };
   Shard& ShardOf(uint64_t fingerprint) const { return shards_[fingerprint % kShards]; }
 

@@ -82,6 +82,34 @@ TEST(AlertStoreTest, ARepeatedAlertExtendsTheOneHeldAndKeepsItsStart) {
   EXPECT_EQ(a.updated_at, kT0 + minutes(1));
 }
 
+TEST(AlertStoreTest, ASnapshotKeepsTheVersionsItTookWhilePutsGoOn) {
+  AlertStore store;
+  const LabelSet labels{{"alertname", "Down"}};
+  store.Put({Ready(Posted(labels, kT0), kT0)}, kT0);
+  auto before = store.Snapshot();
+  ASSERT_EQ(before.size(), 1u);
+  // Resolved while the snapshot is held: the snapshot still shows it firing.
+  store.Put({Ready(Posted(labels, kT0, kT0 + minutes(2)), kT0 + minutes(3))}, kT0 + minutes(3));
+  EXPECT_FALSE(before[0]->Resolved(kT0 + minutes(3)));
+  auto after = store.Snapshot();
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_TRUE(after[0]->Resolved(kT0 + minutes(3)));
+  EXPECT_NE(before[0].get(), after[0].get());
+  // With no snapshot held, an update reuses the version (and still shows through Get).
+  const Alert* held = after[0].get();
+  after.clear();
+  before.clear();
+  store.Put({Ready(Posted(labels, kT0 + minutes(4)), kT0 + minutes(4))}, kT0 + minutes(4));
+  auto again = store.Snapshot();
+  EXPECT_EQ(again[0].get(), held);
+  EXPECT_FALSE(store.Get(Fingerprint(labels))->Resolved(kT0 + minutes(4)));
+  // Sorted by fingerprint, as List is.
+  store.Put({Ready(Posted({{"alertname", "Other"}}, kT0), kT0)}, kT0);
+  auto two = store.Snapshot();
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_LT(two[0]->fingerprint, two[1]->fingerprint);
+}
+
 TEST(AlertStoreTest, AnExplicitEndResolvesAndAnEarlierEndIsKeptOverATimeout) {
   AlertStore store;
   const LabelSet labels{{"alertname", "Down"}, {"job", "node"}};

@@ -4,9 +4,32 @@
 
 namespace platops::alerting {
 
+namespace {
+
+// Printable ASCII that Go's encoder writes as is.
+constexpr bool Plain(unsigned char c) {
+  return c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&';
+}
+
+void AppendUnicodeEscape(std::string& out, unsigned char c) {
+  constexpr char kHex[] = "0123456789abcdef";
+  const char buf[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+  out.append(buf, 6);
+}
+
+}  // namespace
+
 void AppendGoJsonString(std::string& out, std::string_view s) {
   out += '"';
   for (size_t i = 0; i < s.size();) {
+    // Runs of plain bytes in one append: label values are nearly always all plain.
+    size_t run = i;
+    while (run < s.size() && Plain(static_cast<unsigned char>(s[run]))) ++run;
+    if (run > i) {
+      out.append(s.data() + i, run - i);
+      i = run;
+      continue;
+    }
     const auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       switch (c) {
@@ -27,17 +50,12 @@ void AppendGoJsonString(std::string& out, std::string_view s) {
           break;
         case '<':
         case '>':
-        case '&': {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
+        case '&':
+          AppendUnicodeEscape(out, c);
           break;
-        }
         default:
           if (c < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-            out += buf;
+            AppendUnicodeEscape(out, c);
           } else {
             out += static_cast<char>(c);
           }

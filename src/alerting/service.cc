@@ -293,11 +293,11 @@ Status AlertingService::PostAlerts(std::vector<Alert> alerts, std::string_view s
   return Status::Ok();
 }
 
-AlertView AlertingService::View(Alert alert, Timestamp now,
+AlertView AlertingService::View(std::shared_ptr<const Alert> alert, Timestamp now,
                                 std::vector<const Route*>* matched) const {
   AlertView v;
-  v.alert = std::move(alert);
-  const LabelSet& labels = v.alert.labels;
+  v.held = std::move(alert);
+  const LabelSet& labels = v.held->labels;
   v.silenced_by = silences_.Mutes(labels, now);
   if (auto by = inhibitor_.InhibitedBy(labels, now)) {
     v.inhibited_by.push_back(FingerprintString(*by));
@@ -313,7 +313,7 @@ AlertView AlertingService::View(Alert alert, Timestamp now,
 namespace {
 
 bool Passes(const AlertView& v, const AlertFilter& f) {
-  if (!MatchesAll(f.matchers, v.alert.labels)) return false;
+  if (!MatchesAll(f.matchers, v.alert().labels)) return false;
   if (f.receiver) {
     bool any = false;
     for (const auto& r : v.receivers) any = any || f.receiver->Matches(r);
@@ -330,12 +330,12 @@ bool Passes(const AlertView& v, const AlertFilter& f) {
 std::vector<AlertView> AlertingService::ListAlerts(const AlertFilter& filter) const {
   const Timestamp now = clock_.Now();
   std::vector<AlertView> out;
-  auto all = alerts_.List();  // By fingerprint: as Alertmanager lists them (16 hex digits sort
-                              // as the numbers do).
+  auto all = alerts_.Snapshot();  // By fingerprint: as Alertmanager lists them (16 hex digits
+                                  // sort as the numbers do).
   out.reserve(all.size());
   std::lock_guard lock(mu_);
-  for (Alert& a : all) {
-    if (a.Resolved(now)) continue;
+  for (auto& a : all) {
+    if (a->Resolved(now)) continue;
     AlertView v = View(std::move(a), now);
     if (Passes(v, filter)) out.push_back(std::move(v));
   }
@@ -344,18 +344,18 @@ std::vector<AlertView> AlertingService::ListAlerts(const AlertFilter& filter) co
 
 std::vector<AlertGroupView> AlertingService::ListAlertGroups(const AlertFilter& filter) const {
   const Timestamp now = clock_.Now();
-  auto all = alerts_.List();
+  auto all = alerts_.Snapshot();
   std::map<std::pair<std::string, std::string>, AlertGroupView> groups;
   std::lock_guard lock(mu_);
   if (!route_) return {};
   std::vector<const Route*> routes;
-  for (Alert& a : all) {
-    if (a.Resolved(now)) continue;
+  for (auto& a : all) {
+    if (a->Resolved(now)) continue;
     AlertView v = View(std::move(a), now, &routes);
     if (!Passes(v, filter)) continue;
     for (const Route* r : routes) {
       if (filter.receiver && !filter.receiver->Matches(r->receiver())) continue;
-      LabelSet labels = GroupLabels(*r, v.alert.labels);
+      LabelSet labels = GroupLabels(*r, v.alert().labels);
       auto& g = groups[{GroupKey(*r, labels), r->receiver()}];
       g.labels = std::move(labels);
       g.receiver = r->receiver();

@@ -51,7 +51,8 @@ struct AlertingOptions {
 
 // An alert with what the API shows about its fate.
 struct AlertView {
-  Alert alert;
+  std::shared_ptr<const Alert> held;  // the alert as held when listed; never null
+  const Alert& alert() const { return *held; }
   std::vector<std::string> silenced_by;   // Silence ids.
   std::vector<std::string> inhibited_by;  // Fingerprints of inhibiting alerts.
   std::vector<std::string> receivers;     // Of the matching routes, in route order.
@@ -175,7 +176,7 @@ class AlertingService {
 
  private:
   // `matched`, when given, receives the routes the alert matches. REQUIRES: mu_ held.
-  AlertView View(Alert alert, Timestamp now,
+  AlertView View(std::shared_ptr<const Alert> alert, Timestamp now,
                  std::vector<const Route*>* matched = nullptr) const;
   // Adds stored alerts to their aggregation groups. REQUIRES: mu_ held.
   void Group(const std::vector<Alert>& alerts, Timestamp now);

@@ -66,8 +66,8 @@ TEST_F(AlertingServiceTest, ValidAlertsAreStoredAndTheOthersRefusedTogether) {
             "invalid label set: invalid name \"0bad\"; at least one label pair required");
   auto alerts = service_->ListAlerts({});
   ASSERT_EQ(alerts.size(), 1u);
-  EXPECT_EQ(alerts[0].alert.labels.Get("alertname"), "Down");
-  EXPECT_EQ(alerts[0].alert.ends_at, kT0 + minutes(5));  // resolve_timeout
+  EXPECT_EQ(alerts[0].alert().labels.Get("alertname"), "Down");
+  EXPECT_EQ(alerts[0].alert().ends_at, kT0 + minutes(5));  // resolve_timeout
   EXPECT_THAT(alerts[0].receivers, ElementsAre("default"));
   // resolve_timeout passes: the alert is resolved and no longer listed.
   clock_.Advance(minutes(5));
@@ -101,14 +101,14 @@ TEST_F(AlertingServiceTest, SilencesMuteMatchingAlertsAndFiltersSeeIt) {
   ASSERT_TRUE(id.ok()) << id.status().message();
   auto all = service_->ListAlerts({});
   ASSERT_EQ(all.size(), 2u);
-  const AlertView& a = all[0].alert.labels.Get("instance") == "a" ? all[0] : all[1];
+  const AlertView& a = all[0].alert().labels.Get("instance") == "a" ? all[0] : all[1];
   EXPECT_THAT(a.silenced_by, ElementsAre(*id));
   EXPECT_TRUE(a.suppressed());
   AlertFilter unsilenced;
   unsilenced.silenced = false;
   auto shown = service_->ListAlerts(unsilenced);
   ASSERT_EQ(shown.size(), 1u);
-  EXPECT_EQ(shown[0].alert.labels.Get("instance"), "b");
+  EXPECT_EQ(shown[0].alert().labels.Get("instance"), "b");
   AlertFilter suppressed_only;
   suppressed_only.active = false;
   ASSERT_EQ(service_->ListAlerts(suppressed_only).size(), 1u);
@@ -179,9 +179,9 @@ TEST_F(AlertingServiceTest, InhibitionAndRoutingShowInTheAlertsAndGroups) {
   ASSERT_EQ(alerts.size(), 3u);
   for (const auto& v : alerts) {
     EXPECT_THAT(v.receivers, ElementsAre("db-pager", "db-chat"));
-    const bool inhibited = v.alert.labels.Get("alertname") == "DbSlow" &&
-                           v.alert.labels.Get("cluster") == "eu";
-    EXPECT_EQ(v.inhibited_by.empty(), !inhibited) << ToString(v.alert.labels);
+    const bool inhibited = v.alert().labels.Get("alertname") == "DbSlow" &&
+                           v.alert().labels.Get("cluster") == "eu";
+    EXPECT_EQ(v.inhibited_by.empty(), !inhibited) << ToString(v.alert().labels);
   }
   AlertFilter to_chat;
   to_chat.receiver = M(MatchType::kRegex, "receiver", "db-ch.*");
@@ -208,7 +208,7 @@ TEST_F(AlertingServiceTest, InhibitionRulesLoadedLaterApplyToAlertsAlreadyHeld) 
   uninhibited.inhibited = false;
   auto shown = service_->ListAlerts(uninhibited);
   ASSERT_EQ(shown.size(), 1u);
-  EXPECT_EQ(shown[0].alert.labels.Get("alertname"), "DbDown");
+  EXPECT_EQ(shown[0].alert().labels.Get("alertname"), "DbDown");
 }
 
 std::vector<store::Migration> WithOutbox() {

@@ -213,7 +213,7 @@ TEST_F(PagerDutyIntakeTest, TriggerAcknowledgeResolveByDedupKey) {
   EXPECT_EQ(body, R"({"status":"success","message":"Event processed","dedup_key":"disk-db-1"})");
   auto alerts = Alerts();
   ASSERT_EQ(alerts.size(), 1u);
-  const Alert& a = alerts[0].alert;
+  const Alert& a = alerts[0].alert();
   EXPECT_EQ(a.labels, (LabelSet{{"alertname", "PagerDutyEvent"},
                                 {"service", "payments"},
                                 {"integration", "grafana"},
@@ -231,7 +231,7 @@ TEST_F(PagerDutyIntakeTest, TriggerAcknowledgeResolveByDedupKey) {
   EXPECT_EQ(Alerts().size(), 1u);
   EXPECT_EQ(intake.open_count(), 1u);
   EXPECT_EQ(intake.Handle(Event("acknowledge", "disk-db-1")).first, 202);
-  EXPECT_EQ(Alerts()[0].alert.annotations.Get("acknowledged"), "2026-01-01T01:00:00Z");
+  EXPECT_EQ(Alerts()[0].alert().annotations.Get("acknowledged"), "2026-01-01T01:00:00Z");
   EXPECT_EQ(intake.Handle(Event("resolve", "disk-db-1")).first, 202);
   EXPECT_THAT(Alerts(), IsEmpty());
   EXPECT_EQ(intake.open_count(), 0u);
@@ -250,7 +250,7 @@ TEST_F(PagerDutyIntakeTest, ATriggerWithoutDedupKeyGetsOne) {
   const std::string dedup(v.at("dedup_key").as_string());
   EXPECT_EQ(dedup.size(), 32u);
   ASSERT_EQ(Alerts().size(), 1u);
-  EXPECT_EQ(Alerts()[0].alert.labels.Get("dedup_key"), dedup);
+  EXPECT_EQ(Alerts()[0].alert().labels.Get("dedup_key"), dedup);
 }
 
 TEST_F(PagerDutyIntakeTest, InvalidEventsAndUnknownKeysAre400AndChangeNothing) {
@@ -297,8 +297,8 @@ TEST_F(PagerDutyIntakeTest, OpenAlertsComeBackAfterARestart) {
   ASSERT_TRUE(intake.Load().ok());
   auto alerts = fresh.ListAlerts({});
   ASSERT_EQ(alerts.size(), 1u);
-  EXPECT_EQ(alerts[0].alert.labels.Get("dedup_key"), "a");
-  EXPECT_EQ(alerts[0].alert.starts_at, kT0);
+  EXPECT_EQ(alerts[0].alert().labels.Get("dedup_key"), "a");
+  EXPECT_EQ(alerts[0].alert().starts_at, kT0);
   // And it can still be resolved by its key.
   EXPECT_EQ(intake.Handle(Event("resolve", "a")).first, 202);
   EXPECT_THAT(fresh.ListAlerts({}), IsEmpty());

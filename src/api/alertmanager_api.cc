@@ -100,12 +100,14 @@ http::Response GetAlerts(alerting::AlertingService& service, const http::Request
   auto filter = AlertFilterOf(req);
   if (auto* refused = std::get_if<http::Response>(&filter)) return *refused;
   const auto& f = std::get<alerting::AlertFilter>(filter);
+  const auto alerts = service.ListAlerts(f);
   std::string out = "[";
+  out.reserve(alerts.size() * 640 + 2);  // a typical alert's JSON, so the body grows once
   bool first = true;
-  for (const auto& v : service.ListAlerts(f)) {
+  for (const auto& v : alerts) {
     if (!first) out += ',';
     first = false;
-    AppendGettableAlert(out, v.alert, StatusOf(v));
+    AppendGettableAlert(out, v.alert(), StatusOf(v));
   }
   out += ']';
   return JsonText(200, std::move(out));
@@ -123,7 +125,7 @@ http::Response GetAlertGroups(alerting::AlertingService& service, const http::Re
     out += "{\"alerts\":[";
     for (size_t i = 0; i < g.alerts.size(); ++i) {
       if (i > 0) out += ',';
-      AppendGettableAlert(out, g.alerts[i].alert, StatusOf(g.alerts[i]));
+      AppendGettableAlert(out, g.alerts[i].alert(), StatusOf(g.alerts[i]));
     }
     out += "],\"labels\":";
     alerting::AppendLabelSetJson(out, g.labels);

@@ -49,8 +49,8 @@ TEST_F(PagerDutyApiTest, AnEventWithAServicesKeyRaisesAnAlertOnThatService) {
   EXPECT_EQ(r.body, R"({"status":"success","message":"Event processed","dedup_key":"cpu-1"})");
   auto alerts = core_->alerting().ListAlerts({});
   ASSERT_EQ(alerts.size(), 1u);
-  EXPECT_EQ(alerts[0].alert.labels.Get("service"), "payments");
-  EXPECT_EQ(alerts[0].alert.labels.Get("severity"), "warning");
+  EXPECT_EQ(alerts[0].alert().labels.Get("service"), "payments");
+  EXPECT_EQ(alerts[0].alert().labels.Get("severity"), "warning");
 
   r = Enqueue(R"({"routing_key":")" + key + R"(","event_action":"resolve","dedup_key":"cpu-1"})");
   EXPECT_EQ(r.status, 202);

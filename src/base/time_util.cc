@@ -9,24 +9,39 @@
 namespace platops {
 
 std::string FormatRfc3339(Timestamp t) {
+  // Digits written by hand: this runs three times per alert listed, and snprintf was a tenth of
+  // listing 100,000 alerts.
   auto day = std::chrono::floor<date::days>(t);
   date::year_month_day ymd(day);
   date::hh_mm_ss<std::chrono::milliseconds> hms(t - day);
-  char buf[40];
-  int ms = static_cast<int>(hms.subseconds().count());
-  if (ms == 0) {
-    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
+  const int year = static_cast<int>(ymd.year());
+  const int ms = static_cast<int>(hms.subseconds().count());
+  if (year < 0 || year > 9999) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", year,
                   static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
                   static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                  static_cast<int>(hms.seconds().count()));
-  } else {
-    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
-                  static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                  static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
-                  static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
-                  ms);
+                  static_cast<int>(hms.seconds().count()), ms);
+    std::string out = buf;
+    if (ms == 0) out.erase(out.size() - 5, 4);  // no fraction
+    return out;
   }
-  return buf;
+  char buf[24] = "0000-00-00T00:00:00.000";
+  auto put = [&buf](int at, int value, int digits) {
+    for (int i = digits - 1; i >= 0; --i) {
+      buf[at + i] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    }
+  };
+  put(0, year, 4);
+  put(5, static_cast<int>(static_cast<unsigned>(ymd.month())), 2);
+  put(8, static_cast<int>(static_cast<unsigned>(ymd.day())), 2);
+  put(11, static_cast<int>(hms.hours().count()), 2);
+  put(14, static_cast<int>(hms.minutes().count()), 2);
+  put(17, static_cast<int>(hms.seconds().count()), 2);
+  if (ms == 0) return std::string(buf, 19) + "Z";
+  put(20, ms, 3);
+  return std::string(buf, 23) + "Z";
 }
 
 namespace {

@@ -17,6 +17,21 @@ TEST(TimeUtilTest, Rfc3339RoundTrip) {
   EXPECT_EQ(FormatRfc3339(*frac), "2026-11-27T03:32:25.123Z");
 }
 
+TEST(TimeUtilTest, Rfc3339FormatsEveryFieldWithLeadingZeros) {
+  EXPECT_EQ(FormatRfc3339(Timestamp{}), "1970-01-01T00:00:00Z");
+  for (const char* text : {"0001-01-01T00:00:00Z", "2024-02-29T09:05:07.007Z",
+                           "9999-12-31T23:59:59.999Z", "2026-01-09T00:00:00.100Z"}) {
+    auto t = ParseRfc3339(text);
+    ASSERT_TRUE(t.ok()) << text;
+    EXPECT_EQ(FormatRfc3339(*t), text);
+  }
+  // Outside four-digit years: still a full RFC 3339-like form, not a cut one.
+  const Timestamp far = Timestamp{} + std::chrono::hours(24 * 366 * 9000);
+  const std::string far_text = FormatRfc3339(far);
+  EXPECT_EQ(far_text.substr(0, 6), "10988-") << far_text;
+  EXPECT_EQ(far_text.size(), std::string("10988-01-01T00:00:00Z").size()) << far_text;
+}
+
 TEST(TimeUtilTest, Rfc3339Rejects) {
   for (const char* bad : {"", "2026-11-27", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z",
                           "2026-11-27T04:32:25", "2026-11-27T04:32:25Zjunk", "yesterday"}) {
