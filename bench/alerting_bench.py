@@ -89,10 +89,12 @@ def timed_get(port, path, headers):
     return elapsed, json.loads(body)
 
 
-def start(name, binary, d):
+def start(name, binary, d, config=CONFIG):
+    """Starts `name` (platops or alertmanager) on a free port with the Alertmanager `config`;
+    returns the process, the port, the API prefix and the request headers."""
     port = free_port()
     with open(os.path.join(d, "am.yml"), "w") as f:
-        f.write(CONFIG)
+        f.write(config)
     if name == "alertmanager":
         p = Proc(["/usr/bin/prometheus-alertmanager", f"--config.file={d}/am.yml",
                   f"--storage.path={d}/data", f"--web.listen-address=127.0.0.1:{port}",

@@ -17,9 +17,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from benchlib import Proc, free_port, log, wait_http  # noqa: E402
-
-TOKEN = "bench-admin-token-0123456789"
+from alerting_bench import start  # noqa: E402
+from benchlib import log  # noqa: E402
 
 
 class Receiver:
@@ -70,27 +69,6 @@ receivers:
   - url: {url}
     send_resolved: false
 """
-
-
-def start(name, binary, d, conf):
-    port = free_port()
-    with open(os.path.join(d, "am.yml"), "w") as f:
-        f.write(conf)
-    if name == "alertmanager":
-        p = Proc(["/usr/bin/prometheus-alertmanager", f"--config.file={d}/am.yml",
-                  f"--storage.path={d}/data", f"--web.listen-address=127.0.0.1:{port}",
-                  "--cluster.listen-address=", "--log.level=warn"], f"{d}/log")
-        wait_http(f"http://127.0.0.1:{port}/-/ready")
-        return p, port, "", {"Content-Type": "application/json"}
-    env = dict(os.environ, PLATOPS_BOOTSTRAP_TOKEN=TOKEN,
-               PLATOPS_ALERTING_ALERTMANAGER_CONFIG=f"{d}/am.yml",
-               PLATOPS_METRICS_SELF_SCRAPE_INTERVAL="0", PLATOPS_HOST_METRICS_ENABLED="false",
-               PLATOPS_LOG_LEVEL="warn")
-    p = Proc([binary, "serve", "--data-dir", f"{d}/data", "--listen", f"127.0.0.1:{port}"],
-             f"{d}/log", env=env)
-    wait_http(f"http://127.0.0.1:{port}/readyz")
-    return p, port, "/alertmanager", {"Content-Type": "application/json",
-                                      "Authorization": "Bearer " + TOKEN}
 
 
 def pct(xs, q):

@@ -223,16 +223,17 @@ constexpr const char* kCertFile = ":tls-cert-file";
 constexpr const char* kKeyFile = ":tls-key-file";
 constexpr const char* kInsecureSkipVerify = ":tls-insecure-skip-verify";
 
-Result<bool> BoolOf(const std::map<std::string, std::string>& headers, const char* name,
-                    bool fallback) {
+}  // namespace
+
+Result<bool> BoolHeader(const std::map<std::string, std::string>& headers, const char* name,
+                        bool fallback) {
   auto it = headers.find(name);
   if (it == headers.end()) return fallback;
   if (it->second == "true") return true;
   if (it->second == "false") return false;
-  return InvalidArgument("must be true or false, not " + QuoteForMessage(it->second),
+  return InvalidArgument("must be true or false, got " + QuoteForMessage(it->second),
                          std::string("headers.") + name);
 }
-}  // namespace
 
 void HttpTransport::AddTo(std::map<std::string, std::string>& headers) const {
   if (!proxy_url.empty()) headers[kProxyUrl] = proxy_url;
@@ -253,12 +254,31 @@ Result<HttpTransport> HttpTransport::From(const std::map<std::string, std::strin
   t.ca_file = text(kCaFile);
   t.cert_file = text(kCertFile);
   t.key_file = text(kKeyFile);
-  PLATOPS_ASSIGN_OR_RETURN(t.follow_redirects, BoolOf(headers, kFollowRedirects, true));
-  PLATOPS_ASSIGN_OR_RETURN(t.insecure_skip_verify, BoolOf(headers, kInsecureSkipVerify, false));
+  PLATOPS_ASSIGN_OR_RETURN(t.follow_redirects, BoolHeader(headers, kFollowRedirects, true));
+  PLATOPS_ASSIGN_OR_RETURN(t.insecure_skip_verify, BoolHeader(headers, kInsecureSkipVerify, false));
   return t;
 }
 
 // ---- Outbox ------------------------------------------------------------------------------------
+
+namespace {
+
+// One row of notification_attempts for outbox row `outbox_id`.
+Status InsertAttempt(store::Tx& tx, int64_t outbox_id, const std::string& receiver,
+                     const AttemptRow& attempt) {
+  PLATOPS_ASSIGN_OR_RETURN(
+      auto next, tx.QueryOne("SELECT COALESCE(MAX(id), 0) + 1 FROM notification_attempts"));
+  return tx
+      .Exec(fmt::format("INSERT INTO notification_attempts ({}) VALUES ($1, $2, $3, $4, $5, $6,"
+                        " $7, $8)",
+                        kAttemptColumns),
+            {next->Int(0), outbox_id, receiver, Ms(attempt.at),
+             std::string(AttemptOutcomeName(attempt.outcome)), int64_t{attempt.status_code},
+             static_cast<int64_t>(attempt.latency.count()), attempt.error})
+      .status();
+}
+
+}  // namespace
 
 Outbox::Outbox(store::Store& store) : store_(store) {}
 
@@ -315,16 +335,11 @@ Result<int64_t> Outbox::Enqueue(const OutgoingNotification& n, Timestamp now) {
                  std::string(failed ? "failed" : "pending"), n.error})
             .status());
     if (failed) {
-      PLATOPS_ASSIGN_OR_RETURN(
-          auto attempt_id, tx.QueryOne("SELECT COALESCE(MAX(id), 0) + 1 FROM notification_attempts"));
-      PLATOPS_RETURN_IF_ERROR(
-          tx.Exec(fmt::format("INSERT INTO notification_attempts ({}) VALUES ($1, $2, $3, $4, $5,"
-                              " $6, $7, $8)",
-                              kAttemptColumns),
-                  {attempt_id->Int(0), id, n.receiver, Ms(now),
-                   std::string(AttemptOutcomeName(AttemptOutcome::kFailed)), int64_t{0},
-                   int64_t{0}, n.error})
-              .status());
+      AttemptRow attempt;
+      attempt.at = now;
+      attempt.outcome = AttemptOutcome::kFailed;
+      attempt.error = n.error;
+      PLATOPS_RETURN_IF_ERROR(InsertAttempt(tx, id, n.receiver, attempt));
     }
     added = true;
     return Status::Ok();
@@ -482,16 +497,7 @@ Status Outbox::RecordAttempt(const OutboxRow& row, const AttemptRow& attempt,
                              NotificationState state, Timestamp next_attempt_at,
                              const std::string& last_error, std::optional<Timestamp> delivered_at) {
   return store_.Write([&](store::Tx& tx) -> Status {
-    PLATOPS_ASSIGN_OR_RETURN(
-        auto next, tx.QueryOne("SELECT COALESCE(MAX(id), 0) + 1 FROM notification_attempts"));
-    PLATOPS_RETURN_IF_ERROR(
-        tx.Exec(fmt::format("INSERT INTO notification_attempts ({}) VALUES ($1, $2, $3, $4, $5,"
-                            " $6, $7, $8)",
-                            kAttemptColumns),
-                {next->Int(0), row.id, row.receiver, Ms(attempt.at),
-                 std::string(AttemptOutcomeName(attempt.outcome)), int64_t{attempt.status_code},
-                 static_cast<int64_t>(attempt.latency.count()), attempt.error})
-            .status());
+    PLATOPS_RETURN_IF_ERROR(InsertAttempt(tx, row.id, row.receiver, attempt));
     // Only a pending row moves: another node's delivery is never undone.
     PLATOPS_RETURN_IF_ERROR(
         tx.Exec("UPDATE notification_outbox SET attempts = attempts + 1, state = $2,"

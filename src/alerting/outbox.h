@@ -72,6 +72,11 @@ struct DeliverySecret {
   std::string authorization;
 };
 
+// A row's boolean setting `name` in `headers`: "true" or "false", `fallback` when absent; anything
+// else is kInvalidArgument naming "headers.<name>".
+Result<bool> BoolHeader(const std::map<std::string, std::string>& headers, const char* name,
+                        bool fallback);
+
 // How a webhook or Slack row is sent: its receiver's http_config, less the secrets. Kept in the
 // row's headers under names starting with ':' (never a valid HTTP header name, so never sent),
 // so that a retry after a restart goes out exactly as the first attempt did.

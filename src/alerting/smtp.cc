@@ -36,15 +36,6 @@ void GlobalInit() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-Result<bool> BoolHeader(const std::map<std::string, std::string>& h, const char* name, bool dflt) {
-  auto it = h.find(name);
-  if (it == h.end()) return dflt;
-  if (it->second == "true") return true;
-  if (it->second == "false") return false;
-  return InvalidArgument("must be true or false, got " + QuoteForMessage(it->second),
-                         std::string("headers.") + name);
-}
-
 struct Target {
   bool implicit_tls = false;
   std::string host;  // as written, IPv6 in brackets
