@@ -14,6 +14,7 @@
 #include "alerting/email.h"
 #include "alerting/slack.h"
 #include "alerting/webhook_notify.h"
+#include "base/strings.h"
 #include "base/time_util.h"
 
 namespace platops::alerting {
@@ -678,19 +679,16 @@ void AlertingService::SetMaintenanceLookup(MaintenanceLookup lookup) {
 
 std::string NotificationKeySeed(const Notification& n,
                                 const std::optional<NotificationLogEntry>& last) {
-  // FNV-1a over the fingerprints: stable across processes and releases.
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&h](uint64_t v) {
-    for (int i = 0; i < 8; ++i) {
-      h ^= (v >> (8 * i)) & 0xff;
-      h *= 1099511628211ull;
-    }
+  // FNV-1a over the fingerprints' bytes: stable across processes and releases.
+  std::string bytes;
+  auto add = [&bytes](uint64_t v) {
+    for (int i = 0; i < 8; ++i) bytes += static_cast<char>((v >> (8 * i)) & 0xff);
   };
-  for (const auto& a : n.firing) mix(a.fingerprint);
-  mix(0);  // firing and resolved apart
-  for (const auto& a : n.resolved) mix(a.fingerprint);
+  for (const auto& a : n.firing) add(a.fingerprint);
+  add(0);  // firing and resolved apart
+  for (const auto& a : n.resolved) add(a.fingerprint);
   const int64_t since = last ? static_cast<int64_t>(last->timestamp.time_since_epoch().count()) : 0;
-  return fmt::format("{}-{:016x}", since, h);
+  return fmt::format("{}-{:016x}", since, Fnv1a64(bytes));
 }
 
 void AlertingService::BuildNotifications(const Receiver& receiver, const Notification& n,

@@ -1,7 +1,5 @@
 #include "alerting/slack.h"
 
-#include "alerting/webhook_notify.h"
-
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
@@ -9,6 +7,8 @@
 #include <vector>
 
 #include "alerting/go_json.h"
+#include "alerting/webhook_notify.h"
+#include "base/strings.h"
 
 namespace platops::alerting {
 namespace {
@@ -76,26 +76,7 @@ std::string TruncateInRunes(std::string_view s, size_t n) {
 }
 
 // Slack's control-character escaping for text that must not be read as markup.
-std::string SlackEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+std::string SlackEscape(std::string_view s) { return EscapeMarkup(s); }
 
 // A URL inside <...|...>: escaped, and "|" percent-encoded so it cannot end the URL early.
 std::string SlackEscapeUrl(std::string_view url) {

@@ -2098,34 +2098,7 @@ std::string TitleCase(std::string_view s) {
   return out;
 }
 
-std::string HtmlEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      case '"':
-        out += "&#34;";
-        break;
-      case '\0':
-        out += "\xEF\xBF\xBD";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+std::string HtmlEscape(std::string_view s) { return EscapeMarkup(s, true); }
 
 // Go's basicKind for comparisons: 0 invalid, 1 bool, 2 int, 3 float, 4 string.
 int BasicKind(const Value& v) {

@@ -119,4 +119,38 @@ void AppendUtf8(std::string& out, uint32_t cp) {
   }
 }
 
+std::string EscapeMarkup(std::string_view s, bool go_html) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '\'':
+        out += go_html ? "&#39;" : "'";
+        break;
+      case '"':
+        out += go_html ? "&#34;" : "\"";
+        break;
+      case '\0':
+        if (go_html) {
+          out += "\xEF\xBF\xBD";
+        } else {
+          out += c;
+        }
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace platops

@@ -24,4 +24,9 @@ uint64_t Fnv1a64(std::string_view s);
 // Appends code point `cp` (<= 0x10FFFF) as UTF-8.
 void AppendUtf8(std::string& out, uint32_t cp);
 
+// `s` with the characters markup would read escaped: & < > as &amp; &lt; &gt; (what Slack's
+// mrkdwn needs). With `go_html`, as Go's html.EscapeString and text/template's `html` do: also
+// ' and " as &#39; and &#34;, and NUL as U+FFFD.
+std::string EscapeMarkup(std::string_view s, bool go_html = false);
+
 }  // namespace platops

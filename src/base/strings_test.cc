@@ -33,6 +33,14 @@ TEST(StringsTest, QuoteForMessageEscapesQuotesAndBackslashes) {
   EXPECT_EQ(QuoteForMessage(R"(a"b\c)"), R"("a\"b\\c")");
 }
 
+TEST(StringsTest, EscapeMarkupForSlackAndForGoHtml) {
+  const std::string s("a<b>&'c\"", 8);
+  EXPECT_EQ(EscapeMarkup(s), "a&lt;b&gt;&amp;'c\"");
+  EXPECT_EQ(EscapeMarkup(s, true), "a&lt;b&gt;&amp;&#39;c&#34;");
+  EXPECT_EQ(EscapeMarkup(std::string("x\0y", 3), true), "x\xEF\xBF\xBDy");
+  EXPECT_EQ(EscapeMarkup(std::string("x\0y", 3)), std::string("x\0y", 3));
+}
+
 TEST(StringsTest, AppendUtf8EncodesEveryLength) {
   std::string out;
   for (uint32_t cp : {0x41u, 0xE9u, 0x20ACu, 0x1F600u}) AppendUtf8(out, cp);
