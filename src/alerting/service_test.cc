@@ -217,20 +217,28 @@ std::vector<store::Migration> WithOutbox() {
   return m;
 }
 
-// Routes everything to one webhook receiver "hook" (route options in `route_json`) whose
-// notifications go to `outbox`.
+// Routes everything to `receiver` (route options in `route_json`, which names it) whose
+// notifications go to `outbox`, sealed with `box` when given.
+void UseReceiver(AlertingService& service, Outbox& outbox, std::string_view route_json,
+                 Receiver receiver, std::string external_url = "",
+                 const SecretBox* box = nullptr) {
+  auto root = ParseRouteTree(boost::json::parse(route_json), {receiver.name}, {});
+  ASSERT_TRUE(root.ok()) << root.status().message();
+  service.SetRouting(std::move(root).value(), {receiver.name}, {});
+  service.SetIntegrations({std::move(receiver)}, {}, std::move(external_url));
+  if (box != nullptr) service.SetSecretBox(box);
+  service.AttachOutbox(&outbox);
+}
+
+// The same with one webhook receiver "hook".
 void UseHook(AlertingService& service, Outbox& outbox, std::string_view route_json,
              std::string external_url = "") {
-  auto root = ParseRouteTree(boost::json::parse(route_json), {"hook"}, {});
-  ASSERT_TRUE(root.ok()) << root.status().message();
-  service.SetRouting(std::move(root).value(), {"hook"}, {});
   Receiver hook;
   hook.name = "hook";
   WebhookConfig w;
   w.url.value = "http://127.0.0.1:9/hook";
   hook.webhook_configs.push_back(w);
-  service.SetIntegrations({hook}, {}, std::move(external_url));
-  service.AttachOutbox(&outbox);
+  UseReceiver(service, outbox, route_json, std::move(hook), std::move(external_url));
 }
 
 TEST(AlertingDispatchTest, GroupsAreNotifiedThroughTheOutboxAsAlertmanagerWould) {
@@ -298,19 +306,14 @@ TEST(AlertingDispatchTest, AFlushDecidedAgainAfterAFailedEnqueueSendsNothingTwic
   testing::TempStore store(WithOutbox());
   AlertingService service(store.store(), clock);
   Outbox outbox(store.store());
-  auto root = ParseRouteTree(
-      boost::json::parse(R"({"receiver":"hook","group_wait":"0s","group_interval":"1m"})"),
-      {"hook"}, {});
-  ASSERT_TRUE(root.ok());
-  service.SetRouting(std::move(root).value(), {"hook"}, {});
   Receiver hook;
   hook.name = "hook";
   WebhookConfig good;
   good.url.value = "http://127.0.0.1:9/hook";
   WebhookConfig broken;  // no URL and no secret box: a row without a target, refused
   hook.webhook_configs = {good, broken};
-  service.SetIntegrations({hook}, {}, "");
-  service.AttachOutbox(&outbox);
+  UseReceiver(service, outbox, R"({"receiver":"hook","group_wait":"0s","group_interval":"1m"})",
+              hook);
   auto rows = [&] { return outbox.ListNotifications({}, 100)->items.size(); };
 
   ASSERT_TRUE(service.PostAlerts({Firing({{"alertname", "Down"}})}).ok());
@@ -551,11 +554,6 @@ TEST(AlertingDispatchTest, SlackReceiversGetFiringAndResolvedNotifications) {
   testing::TempStore store(WithOutbox());
   AlertingService service(store.store(), clock);
   Outbox outbox(store.store());
-  auto root = ParseRouteTree(boost::json::parse(R"({"receiver":"chat","group_wait":"0s",
-                                                   "group_interval":"1m"})"),
-                             {"chat"}, {});
-  ASSERT_TRUE(root.ok());
-  service.SetRouting(std::move(root).value(), {"chat"}, {});
   Receiver chat;
   chat.name = "chat";
   SlackConfig c;
@@ -563,11 +561,10 @@ TEST(AlertingDispatchTest, SlackReceiversGetFiringAndResolvedNotifications) {
   c.api_url.value = "https://hooks.slack.example/services/T/B/s3cr3t";
   c.channel = "#ops";
   chat.slack_configs.push_back(c);
-  service.SetIntegrations({chat}, {}, "http://platops:9470");
   auto box = SecretBox::FromKey(std::string(SecretBox::kKeyBytes, 'k'));
   ASSERT_TRUE(box.ok());
-  service.SetSecretBox(&*box);
-  service.AttachOutbox(&outbox);
+  UseReceiver(service, outbox, R"({"receiver":"chat","group_wait":"0s","group_interval":"1m"})",
+              chat, "http://platops:9470", &*box);
 
   Alert a = Firing({{"alertname", "Down"}});
   a.ends_at = kT0 + hours(1);
@@ -595,21 +592,16 @@ TEST(AlertingDispatchTest, ANotificationThatCannotBeRenderedIsRecordedAsFailed) 
   testing::TempStore store(WithOutbox());
   AlertingService service(store.store(), clock);
   Outbox outbox(store.store());
-  auto root = ParseRouteTree(boost::json::parse(R"({"receiver":"chat","group_wait":"0s"})"),
-                             {"chat"}, {});
-  ASSERT_TRUE(root.ok());
-  service.SetRouting(std::move(root).value(), {"chat"}, {});
   Receiver chat;
   chat.name = "chat";
   SlackConfig c;
   c.api_url.value = "https://hooks.slack.example/services/T/B/s3cr3t";
   c.title = R"({{ template "no.such.template" . }})";
   chat.slack_configs.push_back(c);
-  service.SetIntegrations({chat}, {}, "http://platops:9470");
   auto box = SecretBox::FromKey(std::string(SecretBox::kKeyBytes, 'k'));
   ASSERT_TRUE(box.ok());
-  service.SetSecretBox(&*box);
-  service.AttachOutbox(&outbox);
+  UseReceiver(service, outbox, R"({"receiver":"chat","group_wait":"0s"})", chat,
+              "http://platops:9470", &*box);
 
   ASSERT_TRUE(service.PostAlerts({Firing({{"alertname", "Down"}})}).ok());
   service.Dispatch(kT0);
