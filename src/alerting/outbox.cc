@@ -312,6 +312,11 @@ Result<int64_t> Outbox::Enqueue(const OutgoingNotification& n, Timestamp now) {
   PLATOPS_RETURN_IF_ERROR(Validate(n));
   int64_t id = 0;
   bool added = false;
+  AttemptRow failed_attempt;  // with `error`: the one attempt it is stored with
+  failed_attempt.receiver = n.receiver;
+  failed_attempt.at = now;
+  failed_attempt.outcome = AttemptOutcome::kFailed;
+  failed_attempt.error = n.error;
   PLATOPS_RETURN_IF_ERROR(store_.Write([&](store::Tx& tx) -> Status {
     PLATOPS_ASSIGN_OR_RETURN(
         auto existing, tx.QueryOne("SELECT id FROM notification_outbox WHERE idempotency_key = $1",
@@ -335,11 +340,8 @@ Result<int64_t> Outbox::Enqueue(const OutgoingNotification& n, Timestamp now) {
                  std::string(failed ? "failed" : "pending"), n.error})
             .status());
     if (failed) {
-      AttemptRow attempt;
-      attempt.at = now;
-      attempt.outcome = AttemptOutcome::kFailed;
-      attempt.error = n.error;
-      PLATOPS_RETURN_IF_ERROR(InsertAttempt(tx, id, n.receiver, attempt));
+      failed_attempt.outbox_id = id;
+      PLATOPS_RETURN_IF_ERROR(InsertAttempt(tx, id, n.receiver, failed_attempt));
     }
     added = true;
     return Status::Ok();
@@ -360,14 +362,8 @@ Result<int64_t> Outbox::Enqueue(const OutgoingNotification& n, Timestamp now) {
     row.attempts = 1;
     row.state = NotificationState::kFailed;
     row.last_error = n.error;
-    AttemptRow attempt;
-    attempt.outbox_id = id;
-    attempt.receiver = n.receiver;
-    attempt.at = now;
-    attempt.outcome = AttemptOutcome::kFailed;
-    attempt.error = n.error;
     std::lock_guard lock(hook_mu_);
-    if (failed_hook_) failed_hook_(row, attempt);
+    if (failed_hook_) failed_hook_(row, failed_attempt);
   }
   return id;
 }

@@ -1,25 +1,10 @@
 #include "alerting/webhook_notify.h"
 
-#include <sodium.h>
-
 #include <string_view>
 
 #include "alerting/slack.h"
 
 namespace platops::alerting {
-
-namespace {
-
-std::string Base64(std::string_view raw) {
-  const int variant = sodium_base64_VARIANT_ORIGINAL;
-  std::string out(sodium_base64_ENCODED_LEN(raw.size(), variant), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(raw.data()),
-                    raw.size(), variant);
-  out.resize(out.size() - 1);  // the terminating NUL
-  return out;
-}
-
-}  // namespace
 
 void ApplyHttpConfig(const HttpConfig& http, OutgoingNotification& row, DeliverySecret& secret) {
   HttpTransport t;
@@ -32,7 +17,7 @@ void ApplyHttpConfig(const HttpConfig& http, OutgoingNotification& row, Delivery
   t.AddTo(row.headers);
   if (http.has_basic_auth) {
     secret.authorization =
-        "Basic " + Base64(http.basic_auth.username + ":" + http.basic_auth.password.value);
+        "Basic " + Base64Encode(http.basic_auth.username + ":" + http.basic_auth.password.value);
   } else if (http.has_authorization && !http.authorization.credentials.value.empty()) {
     secret.authorization = http.authorization.type + " " + http.authorization.credentials.value;
   }

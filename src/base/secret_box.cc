@@ -153,11 +153,17 @@ std::string SecretBox::Seal(std::string_view plaintext) const {
   crypto_secretbox_easy(raw.data() + kNonceBytes,
                         reinterpret_cast<const unsigned char*>(plaintext.data()), plaintext.size(),
                         raw.data(), key_.data());
+  return std::string(kPrefix) +
+         Base64Encode(std::string_view(reinterpret_cast<const char*>(raw.data()), raw.size()));
+}
+
+std::string Base64Encode(std::string_view bytes) {
   const int variant = sodium_base64_VARIANT_ORIGINAL;
-  std::string b64(sodium_base64_ENCODED_LEN(raw.size(), variant), '\0');
-  sodium_bin2base64(b64.data(), b64.size(), raw.data(), raw.size(), variant);
-  b64.resize(std::strlen(b64.c_str()));
-  return std::string(kPrefix) + b64;
+  std::string b64(sodium_base64_ENCODED_LEN(bytes.size(), variant), '\0');
+  sodium_bin2base64(b64.data(), b64.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                    bytes.size(), variant);
+  b64.resize(b64.size() - 1);  // the terminating NUL
+  return b64;
 }
 
 Result<std::string> SecretBox::Open(std::string_view sealed) const {

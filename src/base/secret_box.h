@@ -44,4 +44,7 @@ class SecretBox {
   std::array<unsigned char, kKeyBytes> key_{};
 };
 
+// Standard base64 (RFC 4648, padded) of `bytes`, as sealed values and HTTP Basic credentials use.
+std::string Base64Encode(std::string_view bytes);
+
 }  // namespace platops

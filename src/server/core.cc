@@ -274,22 +274,23 @@ Status Core::CheckRouting(store::Tx& tx) const {
 Status Core::UseAmConfig(const std::string& text, const std::string& source, bool from_file,
                          std::optional<boost::json::object> route) {
   alerting::AmConfigOptions options = AmOptions(source, from_file);
+  Result<alerting::AmConfig> am = Internal("not parsed");
   if (route) {
     // The applied Route replaces the configuration's route, unless it no longer fits (a file
     // edited since): then the file's own route is used, and the start log says why.
     alerting::AmConfigOptions with_route = options;
     with_route.route = std::move(route);
-    if (auto ok = alerting::ParseAlertmanagerConfig(text, with_route); ok.ok()) {
-      options = std::move(with_route);
+    am = alerting::ParseAlertmanagerConfig(text, with_route);
+    if (am.ok()) {
       spdlog::info("alerting: the applied Route is the routing tree of {}", source);
     } else {
       spdlog::error("alerting: the applied Route does not fit {} ({}{}{}); its own route is used "
                     "until the Route is applied again or deleted",
-                    source, ok.status().field(), ok.status().field().empty() ? "" : ": ",
-                    ok.status().message());
+                    source, am.status().field(), am.status().field().empty() ? "" : ": ",
+                    am.status().message());
     }
   }
-  auto am = alerting::ParseAlertmanagerConfig(text, options);
+  if (!am.ok()) am = alerting::ParseAlertmanagerConfig(text, options);
   if (!am.ok()) {
     const std::string field = am.status().field();
     return InvalidArgument(source + ": " + (field.empty() ? "" : field + ": ") +

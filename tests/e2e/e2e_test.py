@@ -923,6 +923,25 @@ routes:
             self.assertEqual(wait_for(back, 30, "the file's route again")[0], "/platform")
             again = cli("delete", "route", "root", server=s, check=False)
             self.assertNotEqual(again.returncode, 0)
+            # A Route that no longer fits the file after a restart: the server starts, says
+            # why, and routes by the file's own route.
+            with open(route, "w") as f:
+                f.write("kind: Route\nreceiver: payments\ngroup_wait: 0s\n")
+            cli("apply", "-f", route, server=s)
+            s.stop()
+            with open(am, "w") as f:
+                f.write(f"""route:
+  receiver: platform
+  group_wait: 0s
+receivers:
+  - name: platform
+    webhook_configs: [{{url: '{hook.url}/platform'}}]
+""")
+            s = self.start(env={"PLATOPS_ALERTING_ALERTMANAGER_CONFIG": am})
+            self.assertIn("the applied Route does not fit", s.output())
+            _, status_body, _ = request(s.url + "/alertmanager/api/v2/status")
+            shown = json.loads(json.loads(status_body)["config"]["original"])
+            self.assertEqual(shown["route"]["receiver"], "platform")
 
     def test_amtool_adds_queries_and_expires_silences(self):
         if not os.path.exists("/usr/bin/amtool"):
